@@ -1,0 +1,131 @@
+"""Plots for the book. Every function returns a matplotlib ``Figure`` and
+never calls ``plt.show()``: a notebook displays the figure it gets back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from metarl_lite._checks import check_choice, check_positive_int
+from metarl_lite.history import History, smooth
+
+Band = Literal["std", "sem", "minmax"]
+
+
+def mean_and_band(ys: np.ndarray, band: Band = "std") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean curve and the lower and upper edge of its spread band.
+
+    Args:
+        ys: array of shape ``(n_seeds, n_points)``.
+        band: ``"std"`` (mean ± one standard deviation), ``"sem"`` (± one
+            standard error) or ``"minmax"`` (from the lowest to the highest seed).
+
+    Returns:
+        ``(mean, low, high)``, each of shape ``(n_points,)``.
+    """
+    check_choice("band", band, ("std", "sem", "minmax"))
+    ys = np.atleast_2d(np.asarray(ys, dtype=float))
+    mean = ys.mean(axis=0)
+    if band == "minmax":
+        return mean, ys.min(axis=0), ys.max(axis=0)
+    spread = ys.std(axis=0)
+    if band == "sem":
+        spread = spread / np.sqrt(ys.shape[0])
+    return mean, mean - spread, mean + spread
+
+
+def plot_learning_curves(
+    curves: Mapping[str, tuple[Sequence[float] | np.ndarray, np.ndarray]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    band: Band = "std",
+    hline: float | None = None,
+    hline_label: str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Mean learning curve over seeds with a shaded spread band, one per method.
+
+    Args:
+        curves: maps a label to ``(x, ys)``: ``x`` of shape ``(n_points,)``
+            (environment steps, episodes, ...) and ``ys`` of shape
+            ``(n_seeds, n_points)``.
+        xlabel, ylabel: axis labels, with units.
+        title: optional title; the number of seeds is added to it.
+        band: what the shaded band shows, see :func:`mean_and_band`.
+        hline: optional horizontal reference line (a target or an optimum).
+        hline_label: its legend label.
+        ax: draw into this axes instead of a new figure.
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    else:
+        fig = ax.get_figure()
+    n_seeds = set()
+    for label, (x, ys) in curves.items():
+        ys = np.atleast_2d(np.asarray(ys, dtype=float))
+        n_seeds.add(ys.shape[0])
+        mean, low, high = mean_and_band(ys, band)
+        (line,) = ax.plot(x, mean, label=label)
+        ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+    if hline is not None:
+        ax.axhline(hline, color="black", linestyle="--", linewidth=1, label=hline_label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    band_text = {"std": "mean ± 1 std", "sem": "mean ± 1 s.e.", "minmax": "mean, min-max"}[band]
+    seeds_text = "/".join(str(n) for n in sorted(n_seeds))
+    suffix = f"{band_text} over {seeds_text} seeds"
+    ax.set_title(f"{title}\n({suffix})" if title else f"({suffix})", fontsize=10)
+    if len(curves) > 1 or hline_label:
+        ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def eval_curves(histories: Sequence[History]) -> tuple[np.ndarray, np.ndarray]:
+    """Stack the greedy-evaluation curves of several runs.
+
+    All runs must have been evaluated at the same steps.
+
+    Returns:
+        ``(x, ys)``: steps of shape ``(n_points,)`` and returns of shape
+        ``(n_runs, n_points)``.
+    """
+    steps = histories[0].eval_steps
+    for i, h in enumerate(histories):
+        if h.eval_steps != steps:
+            raise ValueError(
+                f"histories[{i}].eval_steps differs from histories[0].eval_steps: "
+                "runs must be evaluated at the same steps to be averaged"
+            )
+    return np.asarray(steps), np.array([h.eval_returns for h in histories], dtype=float)
+
+
+def episode_curves(
+    histories: Sequence[History], grid: Sequence[int] | np.ndarray, window: int = 10
+) -> tuple[np.ndarray, np.ndarray]:
+    """Training-episode returns of several runs, smoothed and read off a common step grid.
+
+    Each run's returns are smoothed with a trailing ``window``-episode mean; at
+    each grid step the curve takes the value of the last episode that ended at
+    or before it (``nan`` before the first episode ends).
+
+    Returns:
+        ``(grid, ys)`` with ``ys`` of shape ``(n_runs, len(grid))``.
+    """
+    check_positive_int("window", window)
+    grid = np.asarray(grid)
+    ys = np.full((len(histories), grid.size), np.nan)
+    for i, h in enumerate(histories):
+        sm = smooth(h.episode_returns, window)
+        idx = np.searchsorted(np.asarray(h.episode_steps), grid, side="right") - 1
+        ok = idx >= 0
+        ys[i, ok] = sm[idx[ok]]
+    return grid, ys

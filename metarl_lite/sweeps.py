@@ -1,0 +1,242 @@
+"""Precomputed hyper-parameter sweeps behind the book's widgets.
+
+A widget must answer at once when the reader moves a slider, so every curve
+it can show is computed ahead of time: each point of a grid of settings, over
+several seeds. A :class:`SweepSpec` says what to sweep and how to run one
+point; ``python -m metarl_lite.sweeps NAME`` runs the whole grid and writes
+``book/data/sweeps/NAME.json``; :func:`load` reads it back as a :class:`Sweep`.
+
+Adding a sweep for a chapter: write a module-level function
+``run(params, seed) -> (x, y)`` that trains once and returns one curve, then
+call :func:`register` with a :class:`SweepSpec` at the bottom of this module.
+The function must be deterministic in ``(params, seed)``: a test re-runs
+random grid points and compares them with the stored file exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import dataclasses
+import itertools
+import json
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from metarl_lite._checks import check_choice, check_positive_int
+
+Params = Mapping[str, Any]
+RunFn = Callable[[Params, int], tuple[Sequence[float], Sequence[float]]]
+
+#: Where the sweeps live in a checkout of the book's repository.
+DATA_DIR = Path(__file__).resolve().parents[1] / "book" / "data" / "sweeps"
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSpec:
+    """What to sweep and how to compute one point of the grid.
+
+    Attributes:
+        name: file name of the stored sweep, ``book/data/sweeps/{name}.json``.
+        title: one line for the plot.
+        grid: the axes of the grid, in slider order: name -> allowed values.
+        defaults: the point shown first; one value from each axis.
+        seeds: the seeds run at every point (at least 3).
+        run: module-level function ``run(params, seed) -> (x, y)``.
+        xlabel, ylabel: axis labels with units.
+        reference: optional horizontal line drawn on every plot (a target).
+    """
+
+    name: str
+    title: str
+    grid: dict[str, tuple[Any, ...]]
+    defaults: dict[str, Any]
+    seeds: tuple[int, ...]
+    run: RunFn
+    xlabel: str
+    ylabel: str
+    reference: float | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.seeds) < 3:
+            raise ValueError(f"seeds={self.seeds!r} is too short: a sweep needs at least 3 seeds")
+        if set(self.defaults) != set(self.grid):
+            raise ValueError(
+                f"defaults={self.defaults!r} must give one value for each grid axis "
+                f"{list(self.grid)}"
+            )
+        for axis, value in self.defaults.items():
+            check_choice(f"defaults[{axis!r}]", value, self.grid[axis])
+
+    def points(self) -> list[dict[str, Any]]:
+        """Every grid point, in a fixed order (the last axis varies fastest)."""
+        axes = list(self.grid)
+        return [
+            dict(zip(axes, combo, strict=True)) for combo in itertools.product(*self.grid.values())
+        ]
+
+
+@dataclasses.dataclass(frozen=True)
+class Sweep:
+    """A computed sweep: the spec's description plus every point's curves."""
+
+    name: str
+    title: str
+    grid: dict[str, list[Any]]
+    defaults: dict[str, Any]
+    seeds: list[int]
+    xlabel: str
+    ylabel: str
+    reference: float | None
+    x: list[float]
+    curves: dict[str, list[list[float]]]
+
+    def curves_at(self, params: Params) -> np.ndarray:
+        """Curves at one grid point: array of shape ``(n_seeds, len(x))``."""
+        for axis, value in params.items():
+            if axis not in self.grid:
+                raise ValueError(
+                    f"{axis!r} is not an axis of sweep {self.name!r}: {list(self.grid)}"
+                )
+            check_choice(axis, value, self.grid[axis])
+        return np.asarray(self.curves[point_key(params, self.grid)], dtype=float)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=None, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Sweep:
+        return cls(**json.loads(text))
+
+
+def point_key(params: Params, grid: Mapping[str, Any]) -> str:
+    """The key of a grid point in :attr:`Sweep.curves`, axes in grid order."""
+    return ",".join(f"{axis}={params[axis]!r}" for axis in grid)
+
+
+REGISTRY: dict[str, SweepSpec] = {}
+
+
+def register(spec: SweepSpec) -> SweepSpec:
+    """Add ``spec`` to the registry under its name."""
+    if spec.name in REGISTRY:
+        raise ValueError(f"a sweep named {spec.name!r} is registered already")
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+def get_spec(name: str) -> SweepSpec:
+    """The registered spec called ``name``."""
+    check_choice("name", name, tuple(REGISTRY))
+    return REGISTRY[name]
+
+
+def run_point(name: str, params: Params, seed: int) -> tuple[list[float], list[float]]:
+    """Run one grid point of sweep ``name`` with one seed; returns ``(x, y)``."""
+    x, y = get_spec(name).run(params, seed)
+    return [float(v) for v in x], [float(v) for v in y]
+
+
+def run_sweep(spec: SweepSpec, *, processes: int = 1, progress: bool = True) -> Sweep:
+    """Run every grid point with every seed and collect the curves.
+
+    Args:
+        spec: the sweep to run (it must be registered, so that worker
+            processes can find it by name).
+        processes: worker processes; each runs one (point, seed) at a time.
+        progress: show a progress bar over the runs.
+    """
+    check_positive_int("processes", processes)
+    jobs = [(p, s) for p in spec.points() for s in spec.seeds]
+    if processes == 1:
+        results = [
+            run_point(spec.name, p, s) for p, s in tqdm(jobs, disable=not progress, desc=spec.name)
+        ]
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(processes, mp_context=ctx) as pool:
+            futures = [pool.submit(run_point, spec.name, p, s) for p, s in jobs]
+            results = [f.result() for f in tqdm(futures, disable=not progress, desc=spec.name)]
+    x = results[0][0]
+    curves: dict[str, list[list[float]]] = {}
+    for (params, _), (xi, yi) in zip(jobs, results, strict=True):
+        if xi != x:
+            raise ValueError(f"run at {params} returned another x axis than the first run")
+        curves.setdefault(point_key(params, spec.grid), []).append(yi)
+    return Sweep(
+        name=spec.name,
+        title=spec.title,
+        grid={k: list(v) for k, v in spec.grid.items()},
+        defaults=dict(spec.defaults),
+        seeds=list(spec.seeds),
+        xlabel=spec.xlabel,
+        ylabel=spec.ylabel,
+        reference=spec.reference,
+        x=x,
+        curves=curves,
+    )
+
+
+def sweep_path(name: str) -> Path:
+    """Where sweep ``name`` is stored.
+
+    A notebook runs in ``book/``, so ``data/sweeps/`` below the working folder
+    is tried first, then the repository that holds this package.
+    """
+    local = Path("data") / "sweeps" / f"{name}.json"
+    return local if local.exists() else DATA_DIR / f"{name}.json"
+
+
+def load(name: str) -> Sweep:
+    """Read the stored sweep called ``name``."""
+    path = sweep_path(name)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no stored sweep {name!r} at {path}: run `python -m metarl_lite.sweeps {name}`"
+        )
+    return Sweep.from_json(path.read_text())
+
+
+def save(sweep: Sweep, out_dir: Path = DATA_DIR) -> Path:
+    """Write ``sweep`` to ``out_dir / f"{sweep.name}.json"`` and return the path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{sweep.name}.json"
+    path.write_text(sweep.to_json() + "\n")
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: ``python -m metarl_lite.sweeps NAME [NAME ...] [--processes N]``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help=f"sweeps to run; known: {sorted(REGISTRY)}")
+    parser.add_argument("--all", action="store_true", help="run every registered sweep")
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--out-dir", type=Path, default=DATA_DIR)
+    args = parser.parse_args(argv)
+    names = sorted(REGISTRY) if args.all else args.names
+    if not names:
+        parser.error("name at least one sweep, or --all")
+    for name in names:
+        sweep = run_sweep(get_spec(name), processes=args.processes)
+        path = save(sweep, args.out_dir)
+        print(f"wrote {path} ({path.stat().st_size / 1024:.1f} KiB)", file=sys.stderr)
+    return 0
+
+
+# --- The book's sweeps -------------------------------------------------------------------------
+# Each chapter's run function and spec go below, in chapter order.
+
+
+if __name__ == "__main__":
+    # Run through the imported module, not ``__main__``, so that worker
+    # processes find the registry and the run functions under their real names.
+    from metarl_lite.sweeps import main as _main
+
+    raise SystemExit(_main())
