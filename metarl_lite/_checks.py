@@ -52,9 +52,7 @@ def check_positive_int(name: str, value: int) -> None:
 def check_non_negative_int(name: str, value: int) -> None:
     """Raise unless ``value`` is an ``int`` of zero or more."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(
-            f"{name}={value!r} is not allowed: it must be an integer >= 0"
-        )
+        raise ValueError(f"{name}={value!r} is not allowed: it must be an integer >= 0")
 
 
 def check_choice(name: str, value: object, allowed: Collection[object]) -> None:
