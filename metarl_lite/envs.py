@@ -52,8 +52,9 @@ class TabularModel(NamedTuple):
         P: transition probabilities, shape ``(n_states, n_actions, n_states)``;
             ``P[s, a, s_next]`` is the probability of landing in ``s_next``.
         R: expected reward, shape ``(n_states, n_actions)``.
-        terminal: shape ``(n_states,)``, ``True`` where an episode ends
-            (``terminated``); the value of a terminal state is zero.
+        terminal: bool, shape ``(n_states,)``: ``True`` where an episode
+            ends (``terminated``), and on any state that can never be entered
+            (a gridworld's walls); the value of these states is zero.
     """
 
     P: np.ndarray
@@ -80,8 +81,9 @@ class GridWorldEnv(gym.Env[np.int64, np.int64]):
 
     The observation is the cell index ``s = row * n_cols + col``. Wall cells
     have indices too but are never visited. The exact model is
-    :attr:`model` (a :class:`TabularModel`): terminal cells and walls are
-    absorbing with zero reward, and ``model.terminal`` marks the goal and pits.
+    :attr:`model` (a :class:`TabularModel`): goal, pits and walls are
+    absorbing with zero reward, and ``model.terminal`` marks all three (a wall
+    is never entered, so its value is zero like that of a terminal state).
 
     Args:
         layout: rows of the map, all of one length, made of ``S G # X .``;
@@ -166,10 +168,10 @@ class GridWorldEnv(gym.Env[np.int64, np.int64]):
         n_s, n_a = self.n_states, self.n_actions
         P = np.zeros((n_s, n_a, n_s))
         R = np.zeros((n_s, n_a))
-        terminal = self.goals | self.pits
+        terminal = self.goals | self.pits | self.walls
         for s in range(n_s):
             for a in range(n_a):
-                if terminal[s] or self.walls[s]:
+                if terminal[s]:
                     P[s, a, s] = 1.0  # absorbing, zero reward
                     continue
                 for d, p in self._outcomes(a):
@@ -192,7 +194,7 @@ class GridWorldEnv(gym.Env[np.int64, np.int64]):
         if options and "start_state" in options:
             start = int(options["start_state"])
             check_in_range("options['start_state']", start, 0, self.n_states - 1)
-            if self.walls[start] or self.model.terminal[start]:
+            if self.model.terminal[start]:
                 raise ValueError(
                     f"options['start_state']={start} is not allowed: it is a wall, goal or pit"
                 )
