@@ -1,0 +1,130 @@
+"""Check functions for the book's exercises.
+
+Each function takes the reader's answer, prints one line that starts with
+``PASS`` or ``FAIL`` (with a hint when it fails) and returns ``True`` or
+``False``. A wrong answer, or code that raises, is reported, never raised:
+a notebook cell that calls a check always runs to the end.
+
+Functions are named after their chapter: ``ch1_*`` for chapter 1, and so on.
+"""
+
+# ruff: noqa: N806 -- P, R, V, Q follow the maths (Sutton and Barto's notation).
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from metarl_lite import tabular
+from metarl_lite.envs import GridWorldEnv
+
+
+def _report(ok: bool, what: str, hint: str) -> bool:
+    print(f"PASS: {what}" if ok else f"FAIL: {what}. Hint: {hint}")
+    return ok
+
+
+def _as_float(answer: Any) -> float | None:
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+# --- Chapter 1: RL basics ---------------------------------------------------------------------
+
+#: The episode of exercise 1.1: rewards r_1, ..., r_4 and the discount.
+CH1_REWARDS: tuple[float, ...] = (-1.0, -1.0, -1.0, 10.0)
+CH1_GAMMA = 0.9
+
+
+def ch1_discounted_return(answer: float) -> bool:
+    """Exercise 1.1: the discounted return ``G_0`` of the rewards
+    ``CH1_REWARDS = (-1, -1, -1, 10)`` with ``gamma = 0.9``, computed by hand
+    (two decimals are enough)."""
+    expected = tabular.discounted_return(CH1_REWARDS, CH1_GAMMA)
+    value = _as_float(answer)
+    ok = value is not None and abs(value - expected) <= 0.005
+    return _report(
+        ok,
+        f"G_0 = {answer!r}" + (f" (expected {expected:.2f})" if ok else ""),
+        "G_0 = r_1 + gamma * r_2 + gamma**2 * r_3 + gamma**3 * r_4; "
+        "the first reward is not discounted",
+    )
+
+
+def ch1_returns_to_go(fn: Callable[[Sequence[float], float], Any]) -> bool:
+    """Exercise 1.2: ``fn(rewards, gamma)`` must return ``G_t`` for every ``t``
+    (an array of the same length as ``rewards``), like
+    :func:`metarl_lite.tabular.returns_to_go`."""
+    rng = np.random.default_rng(0)
+    cases = [([1.0, 2.0, 3.0], 0.5), ([5.0], 0.9), ([1.0, 1.0, 1.0], 1.0), ([2.0, -1.0], 0.0)]
+    cases += [(rng.normal(size=12).round(2).tolist(), 0.8) for _ in range(3)]
+    for rewards, gamma in cases:
+        expected = tabular.returns_to_go(rewards, gamma)
+        try:
+            got = np.asarray(fn(list(rewards), gamma), dtype=float)
+        except Exception as err:  # the reader's code may fail in any way
+            return _report(
+                False,
+                f"fn({rewards}, {gamma}) raised {type(err).__name__}: {err}",
+                "run your function on this input in a cell of its own",
+            )
+        if got.shape != expected.shape or not np.allclose(got, expected):
+            return _report(
+                False,
+                f"fn({rewards}, {gamma}) returned {np.round(got, 3).tolist()}, "
+                f"expected {np.round(expected, 3).tolist()}",
+                "loop backwards from the end: G[T-1] = rewards[T-1], "
+                "then G[t] = rewards[t] + gamma * G[t+1]",
+            )
+    return _report(True, f"your function matches returns_to_go on {len(cases)} episodes", "")
+
+
+#: The setting of exercise 1.3.
+CH1_EPSILON = 0.2
+CH1_N_ACTIONS = 4
+
+
+def ch1_greedy_probability(answer: float) -> bool:
+    """Exercise 1.3: the probability that epsilon-greedy with ``epsilon = 0.2``
+    over 4 actions picks the greedy action (one action has the largest value)."""
+    expected = 1.0 - CH1_EPSILON + CH1_EPSILON / CH1_N_ACTIONS
+    value = _as_float(answer)
+    ok = value is not None and abs(value - expected) <= 1e-3
+    hint = (
+        "the random branch can pick the greedy action too"
+        if value is not None and abs(value - (1.0 - CH1_EPSILON)) <= 1e-3
+        else "add the chance of the greedy branch and of the random branch landing on it"
+    )
+    return _report(ok, f"P(greedy action) = {answer!r}", hint)
+
+
+#: The cells of exercise 1.4, as (row, column), and its discount.
+CH1_CELLS: tuple[tuple[int, int], ...] = ((4, 3), (3, 3), (3, 2))
+CH1_VI_GAMMA = 0.9
+
+
+def ch1_optimal_values(answer: Sequence[float]) -> bool:
+    """Exercise 1.4: ``V*`` of the default gridworld (no slip, ``gamma = 0.9``)
+    at the cells ``(4, 3)``, ``(3, 3)`` and ``(3, 2)``, worked out by hand from
+    the Bellman optimality equation, as a list of three numbers."""
+    env = GridWorldEnv()
+    V, _ = tabular.value_iteration(*env.model, gamma=CH1_VI_GAMMA)
+    expected = [float(V[env.to_state(r, c)]) for r, c in CH1_CELLS]
+    try:
+        got = [float(v) for v in answer]
+    except (TypeError, ValueError):
+        got = []
+    ok = len(got) == len(expected) and all(
+        abs(g - e) <= 0.005 for g, e in zip(got, expected, strict=False)
+    )
+    return _report(
+        ok,
+        f"V* at {list(CH1_CELLS)} = {answer!r}",
+        "start next to the goal: V*(s) = max_a (r + gamma * V*(s_next)), and V*(goal) = 0",
+    )
