@@ -233,6 +233,48 @@ def main(argv: Sequence[str] | None = None) -> int:
 # --- The book's sweeps -------------------------------------------------------------------------
 # Each chapter's run function and spec go below, in chapter order.
 
+# Chapter 1: tabular Q-learning on the gridworld.
+CH1_EPISODES = 200
+CH1_BLOCK = 10
+
+
+def run_ch1_q_learning(params: Params, seed: int) -> tuple[list[float], list[float]]:
+    """Mean training return of each block of 10 episodes of Q-learning on the gridworld."""
+    from metarl_lite.tabular import QLearningConfig, train_q_learning
+
+    config = QLearningConfig(
+        episodes=CH1_EPISODES,
+        alpha=params["alpha"],
+        gamma=params["gamma"],
+        epsilon=params["epsilon"],
+        slip=params["slip"],
+        eval_every=CH1_EPISODES,
+        seed=seed,
+    )
+    returns = np.asarray(train_q_learning(config, progress=False).history.episode_returns)
+    blocks = returns.reshape(-1, CH1_BLOCK).mean(axis=1)
+    x = np.arange(1, blocks.size + 1) * CH1_BLOCK
+    return x.tolist(), blocks.tolist()
+
+
+register(
+    SweepSpec(
+        name="ch1_q_learning",
+        title="Q-learning on the 5x5 gridworld",
+        grid={
+            "alpha": (0.05, 0.1, 0.3, 0.5, 1.0),
+            "gamma": (0.5, 0.9, 0.99),
+            "epsilon": (0.01, 0.1, 0.3),
+            "slip": (0.0, 0.2),
+        },
+        defaults={"alpha": 0.5, "gamma": 0.9, "epsilon": 0.1, "slip": 0.0},
+        seeds=(0, 1, 2),
+        run=run_ch1_q_learning,
+        xlabel="training episodes",
+        ylabel="training return (mean of 10 episodes)",
+        reference=3.0,
+    )
+)
 
 if __name__ == "__main__":
     # Run through the imported module, not ``__main__``, so that worker
