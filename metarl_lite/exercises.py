@@ -1,9 +1,11 @@
 """Check functions for the book's exercises.
 
-Each function takes the reader's answer, prints one line that starts with
-``PASS`` or ``FAIL`` (with a hint when it fails) and returns ``True`` or
-``False``. A wrong answer, or code that raises, is reported, never raised:
-a notebook cell that calls a check always runs to the end.
+Each exercise has two functions. ``grade_ch1_x(answer)`` is pure: it returns
+a :class:`Verdict` and prints nothing. ``ch1_x(answer)``, the one a notebook
+calls, prints the verdict's one line, which starts with ``PASS`` or ``FAIL``
+(with a hint when it fails), and returns ``None``, so the cell shows that line
+and nothing else. A wrong answer, or code that raises, is reported, never
+raised: a notebook cell that calls a check always runs to the end.
 
 Functions are named after their chapter: ``ch1_*`` for chapter 1, and so on.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -22,9 +24,20 @@ from metarl_lite import tabular
 from metarl_lite.envs import GridWorldEnv
 
 
-def _report(ok: bool, what: str, hint: str) -> bool:
-    print(f"PASS: {what}" if ok else f"FAIL: {what}. Hint: {hint}")
-    return ok
+class Verdict(NamedTuple):
+    """The result of a check.
+
+    Attributes:
+        passed: whether the answer is right.
+        message: one line for the reader, starting with ``PASS`` or ``FAIL``.
+    """
+
+    passed: bool
+    message: str
+
+
+def _verdict(ok: bool, what: str, hint: str) -> Verdict:
+    return Verdict(ok, f"PASS: {what}" if ok else f"FAIL: {what}. Hint: {hint}")
 
 
 def _as_float(answer: Any) -> float | None:
@@ -42,14 +55,14 @@ CH1_REWARDS: tuple[float, ...] = (-1.0, -1.0, -1.0, 10.0)
 CH1_GAMMA = 0.9
 
 
-def ch1_discounted_return(answer: float) -> bool:
+def grade_ch1_discounted_return(answer: float) -> Verdict:
     """Exercise 1.1: the discounted return ``G_0`` of the rewards
     ``CH1_REWARDS = (-1, -1, -1, 10)`` with ``gamma = 0.9``, computed by hand
     (two decimals are enough)."""
     expected = tabular.discounted_return(CH1_REWARDS, CH1_GAMMA)
     value = _as_float(answer)
     ok = value is not None and abs(value - expected) <= 0.005
-    return _report(
+    return _verdict(
         ok,
         f"G_0 = {answer!r}" + (f" (expected {expected:.2f})" if ok else ""),
         "G_0 = r_1 + gamma * r_2 + gamma**2 * r_3 + gamma**3 * r_4; "
@@ -57,7 +70,7 @@ def ch1_discounted_return(answer: float) -> bool:
     )
 
 
-def ch1_returns_to_go(fn: Callable[[Sequence[float], float], Any]) -> bool:
+def grade_ch1_returns_to_go(fn: Callable[[Sequence[float], float], Any]) -> Verdict:
     """Exercise 1.2: ``fn(rewards, gamma)`` must return ``G_t`` for every ``t``
     (an array of the same length as ``rewards``), like
     :func:`metarl_lite.tabular.returns_to_go`."""
@@ -69,20 +82,20 @@ def ch1_returns_to_go(fn: Callable[[Sequence[float], float], Any]) -> bool:
         try:
             got = np.asarray(fn(list(rewards), gamma), dtype=float)
         except Exception as err:  # the reader's code may fail in any way
-            return _report(
+            return _verdict(
                 False,
                 f"fn({rewards}, {gamma}) raised {type(err).__name__}: {err}",
                 "run your function on this input in a cell of its own",
             )
         if got.shape != expected.shape or not np.allclose(got, expected):
-            return _report(
+            return _verdict(
                 False,
                 f"fn({rewards}, {gamma}) returned {np.round(got, 3).tolist()}, "
                 f"expected {np.round(expected, 3).tolist()}",
                 "loop backwards from the end: G[T-1] = rewards[T-1], "
                 "then G[t] = rewards[t] + gamma * G[t+1]",
             )
-    return _report(True, f"your function matches returns_to_go on {len(cases)} episodes", "")
+    return _verdict(True, f"your function matches returns_to_go on {len(cases)} episodes", "")
 
 
 #: The setting of exercise 1.3.
@@ -90,7 +103,7 @@ CH1_EPSILON = 0.2
 CH1_N_ACTIONS = 4
 
 
-def ch1_greedy_probability(answer: float) -> bool:
+def grade_ch1_greedy_probability(answer: float) -> Verdict:
     """Exercise 1.3: the probability that epsilon-greedy with ``epsilon = 0.2``
     over 4 actions picks the greedy action (one action has the largest value)."""
     expected = 1.0 - CH1_EPSILON + CH1_EPSILON / CH1_N_ACTIONS
@@ -101,7 +114,7 @@ def ch1_greedy_probability(answer: float) -> bool:
         if value is not None and abs(value - (1.0 - CH1_EPSILON)) <= 1e-3
         else "add the chance of the greedy branch and of the random branch landing on it"
     )
-    return _report(ok, f"P(greedy action) = {answer!r}", hint)
+    return _verdict(ok, f"P(greedy action) = {answer!r}", hint)
 
 
 #: The cells of exercise 1.4, as (row, column), and its discount.
@@ -109,7 +122,7 @@ CH1_CELLS: tuple[tuple[int, int], ...] = ((4, 3), (3, 3), (3, 2))
 CH1_VI_GAMMA = 0.9
 
 
-def ch1_optimal_values(answer: Sequence[float]) -> bool:
+def grade_ch1_optimal_values(answer: Sequence[float]) -> Verdict:
     """Exercise 1.4: ``V*`` of the default gridworld (no slip, ``gamma = 0.9``)
     at the cells ``(4, 3)``, ``(3, 3)`` and ``(3, 2)``, worked out by hand from
     the Bellman optimality equation, as a list of three numbers."""
@@ -123,8 +136,28 @@ def ch1_optimal_values(answer: Sequence[float]) -> bool:
     ok = len(got) == len(expected) and all(
         abs(g - e) <= 0.005 for g, e in zip(got, expected, strict=False)
     )
-    return _report(
+    return _verdict(
         ok,
         f"V* at {list(CH1_CELLS)} = {answer!r}",
         "start next to the goal: V*(s) = max_a (r + gamma * V*(s_next)), and V*(goal) = 0",
     )
+
+
+def ch1_discounted_return(answer: float) -> None:
+    """Print the verdict of :func:`grade_ch1_discounted_return` (exercise 1.1)."""
+    print(grade_ch1_discounted_return(answer).message)
+
+
+def ch1_returns_to_go(fn: Callable[[Sequence[float], float], Any]) -> None:
+    """Print the verdict of :func:`grade_ch1_returns_to_go` (exercise 1.2)."""
+    print(grade_ch1_returns_to_go(fn).message)
+
+
+def ch1_greedy_probability(answer: float) -> None:
+    """Print the verdict of :func:`grade_ch1_greedy_probability` (exercise 1.3)."""
+    print(grade_ch1_greedy_probability(answer).message)
+
+
+def ch1_optimal_values(answer: Sequence[float]) -> None:
+    """Print the verdict of :func:`grade_ch1_optimal_values` (exercise 1.4)."""
+    print(grade_ch1_optimal_values(answer).message)

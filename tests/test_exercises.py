@@ -7,24 +7,19 @@ from metarl_lite import exercises as ex
 from metarl_lite import tabular
 
 
-def _line(capsys: pytest.CaptureFixture[str]) -> str:
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1, out
-    return out.strip()
+def _fails_with_hint(verdict: ex.Verdict) -> bool:
+    return not verdict.passed and verdict.message.startswith("FAIL") and "Hint:" in verdict.message
 
 
-def test_ch1_discounted_return(capsys: pytest.CaptureFixture[str]) -> None:
-    assert ex.ch1_discounted_return(4.58) is True
-    assert _line(capsys).startswith("PASS")
+def test_ch1_discounted_return() -> None:
+    v = ex.grade_ch1_discounted_return(4.58)
+    assert v.passed and v.message.startswith("PASS")
     for wrong in (7.0, 4.0, "four", None, float("nan")):
-        assert ex.ch1_discounted_return(wrong) is False
-        line = _line(capsys)
-        assert line.startswith("FAIL") and "Hint:" in line
+        assert _fails_with_hint(ex.grade_ch1_discounted_return(wrong))
 
 
-def test_ch1_returns_to_go(capsys: pytest.CaptureFixture[str]) -> None:
-    assert ex.ch1_returns_to_go(tabular.returns_to_go) is True
-    assert _line(capsys).startswith("PASS")
+def test_ch1_returns_to_go() -> None:
+    assert ex.grade_ch1_returns_to_go(tabular.returns_to_go).passed
 
     def forwards(rewards, gamma):  # a common mistake: discounting from the front
         return [
@@ -38,22 +33,19 @@ def test_ch1_returns_to_go(capsys: pytest.CaptureFixture[str]) -> None:
         return tabular.returns_to_go(rewards, gamma)[:-1]
 
     for wrong in (forwards, crashes, too_short):
-        assert ex.ch1_returns_to_go(wrong) is False
-        assert _line(capsys).startswith("FAIL")
+        assert _fails_with_hint(ex.grade_ch1_returns_to_go(wrong))
 
 
-def test_ch1_returns_to_go_reports_the_exception(capsys: pytest.CaptureFixture[str]) -> None:
-    ex.ch1_returns_to_go(lambda rewards, gamma: 1 / 0)
-    assert "ZeroDivisionError" in capsys.readouterr().out
+def test_ch1_returns_to_go_reports_the_exception() -> None:
+    v = ex.grade_ch1_returns_to_go(lambda rewards, gamma: 1 / 0)
+    assert "ZeroDivisionError" in v.message
 
 
-def test_ch1_greedy_probability(capsys: pytest.CaptureFixture[str]) -> None:
-    assert ex.ch1_greedy_probability(0.85) is True
-    assert _line(capsys).startswith("PASS")
-    assert ex.ch1_greedy_probability(0.8) is False
-    assert "random branch can pick the greedy action" in _line(capsys)
-    assert ex.ch1_greedy_probability([0.85]) is False
-    assert _line(capsys).startswith("FAIL")
+def test_ch1_greedy_probability() -> None:
+    assert ex.grade_ch1_greedy_probability(0.85).passed
+    v = ex.grade_ch1_greedy_probability(0.8)
+    assert _fails_with_hint(v) and "random branch can pick the greedy action" in v.message
+    assert _fails_with_hint(ex.grade_ch1_greedy_probability([0.85]))
 
 
 def test_ch1_greedy_probability_agrees_with_sampling() -> None:
@@ -63,10 +55,27 @@ def test_ch1_greedy_probability_agrees_with_sampling() -> None:
     assert np.mean(np.asarray(picks) == 0) == pytest.approx(0.85, abs=0.015)
 
 
-def test_ch1_optimal_values(capsys: pytest.CaptureFixture[str]) -> None:
+def test_ch1_optimal_values() -> None:
     # Next to the goal: 10; one further: -1 + 0.9 * 10 = 8; two further: -1 + 0.9 * 8 = 6.2.
-    assert ex.ch1_optimal_values([10, 8, 6.2]) is True
-    assert _line(capsys).startswith("PASS")
+    assert ex.grade_ch1_optimal_values([10, 8, 6.2]).passed
     for wrong in ([10, 9, 8], [10, 8], 3.0, ["a", "b", "c"]):
-        assert ex.ch1_optimal_values(wrong) is False
-        assert _line(capsys).startswith("FAIL")
+        assert _fails_with_hint(ex.grade_ch1_optimal_values(wrong))
+
+
+@pytest.mark.parametrize(
+    ("check", "right", "wrong"),
+    [
+        (ex.ch1_discounted_return, 4.58, None),
+        (ex.ch1_returns_to_go, tabular.returns_to_go, lambda rewards, gamma: rewards),
+        (ex.ch1_greedy_probability, 0.85, 0.8),
+        (ex.ch1_optimal_values, [10, 8, 6.2], None),
+    ],
+)
+def test_checks_print_one_line_and_return_none(
+    check, right, wrong, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert check(right) is None
+    assert capsys.readouterr().out.startswith("PASS")
+    assert check(wrong) is None
+    out = capsys.readouterr().out
+    assert out.startswith("FAIL") and out.count("\n") == 1
