@@ -37,7 +37,7 @@ lint: install
 	$(VENV)/bin/ruff format --check metarl_lite tests benchmarks scripts
 
 test: lint
-	MPLBACKEND=Agg $(VENV)/bin/pytest tests $(NOTEBOOKS) \
+	$(VENV)/bin/pytest tests $(NOTEBOOKS) \
 		--nbval --nbval-current-env --nbval-sanitize-with book/nbval_sanitize.cfg \
 		-p no:cacheprovider
 
