@@ -161,3 +161,118 @@ def ch1_greedy_probability(answer: float) -> None:
 def ch1_optimal_values(answer: Sequence[float]) -> None:
     """Print the verdict of :func:`grade_ch1_optimal_values` (exercise 1.4)."""
     print(grade_ch1_optimal_values(answer).message)
+
+
+# --- Chapter 2: deep Q-networks ---------------------------------------------------------------
+
+#: The batch of exercise 2.1: four transitions and the target network's Q(s', .).
+CH2_REWARDS: tuple[float, ...] = (1.0, 0.0, 1.0, -1.0)
+CH2_NEXT_Q: tuple[tuple[float, float], ...] = ((2.0, 3.0), (5.0, 4.0), (1.0, 1.0), (6.0, 0.0))
+CH2_TERMINATED: tuple[bool, ...] = (False, False, True, False)
+CH2_TRUNCATED: tuple[bool, ...] = (False, True, False, False)
+CH2_GAMMA = 0.9
+
+#: Exercise 2.1 as the reader sees it.
+CH2_TD_EXERCISE = "\n".join(
+    [f"gamma = {CH2_GAMMA}", "i  r     Q(s', ·; θ⁻)  terminated  truncated"]
+    + [
+        f"{i}  {r:+.1f}  {list(q)!s:12s}  {te!s:10s}  {tr}"
+        for i, (r, q, te, tr) in enumerate(
+            zip(CH2_REWARDS, CH2_NEXT_Q, CH2_TERMINATED, CH2_TRUNCATED, strict=True)
+        )
+    ]
+)
+
+
+def _ch2_targets(done: Sequence[bool]) -> list[float]:
+    return [
+        r + CH2_GAMMA * (0.0 if d else max(q))
+        for r, q, d in zip(CH2_REWARDS, CH2_NEXT_Q, done, strict=True)
+    ]
+
+
+def grade_ch2_td_targets(answer: Sequence[float]) -> Verdict:
+    """Exercise 2.1: the four TD targets ``y_i = r_i + gamma (1 - d_i) max_a' Q(s'_i, a')``
+    of the batch in :data:`CH2_TD_EXERCISE`, where ``d_i`` is *terminated*."""
+    try:
+        got = [float(v) for v in answer]
+    except (TypeError, ValueError):
+        got = []
+
+    def matches(expected: list[float]) -> bool:
+        return len(got) == len(expected) and all(
+            abs(g - e) <= 0.005 for g, e in zip(got, expected, strict=True)
+        )
+
+    close = matches(_ch2_targets(CH2_TERMINATED))
+    hint = "y = r + gamma * max_a' Q(s', a') unless the episode *terminated*"
+    done = [a or b for a, b in zip(CH2_TERMINATED, CH2_TRUNCATED, strict=True)]
+    if matches(_ch2_targets(done)):
+        hint = "transition 1 was truncated by a time limit, not terminated: its target bootstraps"
+    return _verdict(close, f"targets {answer!r}", hint)
+
+
+def grade_ch2_epsilon_greedy(
+    fn: Callable[[np.ndarray, float, np.random.Generator], Any], n: int = 6000
+) -> Verdict:
+    """Exercise 2.2: ``fn(q_values, epsilon, rng)`` must return the greedy action
+    with probability ``1 - epsilon + epsilon / A`` and each other action with
+    probability ``epsilon / A``, for ``A`` actions."""
+    q = np.array([0.1, 0.5, 0.2])
+    rng = np.random.default_rng(0)
+    try:
+        greedy = [int(fn(q, 0.0, rng)) for _ in range(50)]
+        counts = np.bincount([int(fn(q, 0.3, rng)) for _ in range(n)], minlength=q.size)
+    except Exception as err:  # the reader's code: report, never raise
+        return _verdict(False, f"act raised {type(err).__name__}: {err}", "return an int action")
+    if set(greedy) != {1}:
+        return _verdict(
+            False, "with epsilon = 0 the action must always be argmax Q", "use np.argmax"
+        )
+    freq = counts[: q.size] / n
+    expected = np.array([0.1, 0.8, 0.1])
+    ok = bool(np.all(np.abs(freq - expected) <= 0.03)) and counts.size == q.size
+    return _verdict(
+        ok,
+        f"action frequencies at epsilon = 0.3: {np.round(freq, 3).tolist()}"
+        f" (expected about {expected.tolist()})",
+        "a random action is drawn uniformly from *all* actions, the greedy one included",
+    )
+
+
+def grade_ch2_value_target(fn: Callable[[float, float, bool, float], Any]) -> Verdict:
+    """Exercise 2.3: ``fn(r, v_next, d, gamma)`` must return ``r + gamma (1 - d) v_next``."""
+    cases = [
+        (1.0, 10.0, False, 0.99),
+        (1.0, 10.0, True, 0.99),
+        (-2.0, 4.0, False, 0.5),
+        (0.0, 3.0, False, 1.0),
+    ]
+    for r, v_next, d, gamma in cases:
+        expected = r + gamma * (0.0 if d else v_next)
+        try:
+            got = _as_float(fn(r, v_next, d, gamma))
+        except Exception as err:  # the reader's code: report, never raise
+            return _verdict(False, f"target raised {type(err).__name__}: {err}", "return a float")
+        if got is None or abs(got - expected) > 1e-6:
+            return _verdict(
+                False,
+                f"target({r}, {v_next}, {d}, {gamma}) = {got!r}, expected {expected}",
+                "discount the next state's value, not the reward, and drop it when d is True",
+            )
+    return _verdict(True, "the target is r + gamma * (1 - d) * V(s')", "")
+
+
+def ch2_td_targets(answer: Sequence[float]) -> None:
+    """Print the verdict of :func:`grade_ch2_td_targets` (exercise 2.1)."""
+    print(grade_ch2_td_targets(answer).message)
+
+
+def ch2_epsilon_greedy(fn: Callable[[np.ndarray, float, np.random.Generator], Any]) -> None:
+    """Print the verdict of :func:`grade_ch2_epsilon_greedy` (exercise 2.2)."""
+    print(grade_ch2_epsilon_greedy(fn).message)
+
+
+def ch2_value_target(fn: Callable[[float, float, bool, float], Any]) -> None:
+    """Print the verdict of :func:`grade_ch2_value_target` (exercise 2.3)."""
+    print(grade_ch2_value_target(fn).message)

@@ -276,6 +276,72 @@ register(
     )
 )
 
+
+# Chapter 2: DQN on CartPole-v1.
+DQN_VARIANTS: dict[str, dict[str, bool]] = {
+    "DQN": {},
+    "no target network": {"use_target_network": False},
+    "no replay": {"use_replay": False},
+}
+CH2_HPARAM_STEPS = 30_000
+
+
+def run_dqn_ablation(params: Params, seed: int) -> tuple[list[float], list[float]]:
+    """Greedy-evaluation curve of DQN with default settings, or one ingredient removed."""
+    from metarl_lite.dqn import DQNConfig, train_dqn
+
+    config = DQNConfig(seed=seed, **DQN_VARIANTS[params["variant"]])
+    history = train_dqn(config, progress=False).history
+    return history.eval_steps, history.eval_returns
+
+
+def run_dqn_hparams(params: Params, seed: int) -> tuple[list[float], list[float]]:
+    """Greedy-evaluation curve of DQN over 30,000 steps with four settings changed."""
+    from metarl_lite.dqn import DQNConfig, train_dqn
+
+    config = DQNConfig(total_steps=CH2_HPARAM_STEPS, seed=seed, **params)
+    history = train_dqn(config, progress=False).history
+    return history.eval_steps, history.eval_returns
+
+
+register(
+    SweepSpec(
+        name="dqn_ablations",
+        title="DQN on CartPole-v1 and two ablations",
+        grid={"variant": tuple(DQN_VARIANTS)},
+        defaults={"variant": "DQN"},
+        seeds=(0, 1, 2, 3, 4),
+        run=run_dqn_ablation,
+        xlabel="environment steps",
+        ylabel="greedy return (mean of 20 episodes)",
+        reference=475.0,
+    )
+)
+
+register(
+    SweepSpec(
+        name="dqn_hparams",
+        title="DQN on CartPole-v1, 30,000 steps",
+        grid={
+            "learning_rate": (5e-4, 1.5e-3, 5e-3),
+            "gamma": (0.95, 0.99),
+            "target_update_period": (10, 1_000, 5_000),
+            "batch_size": (64, 256),
+        },
+        defaults={
+            "learning_rate": 1.5e-3,
+            "gamma": 0.99,
+            "target_update_period": 10,
+            "batch_size": 256,
+        },
+        seeds=(0, 1, 2),
+        run=run_dqn_hparams,
+        xlabel="environment steps",
+        ylabel="greedy return (mean of 20 episodes)",
+        reference=475.0,
+    )
+)
+
 if __name__ == "__main__":
     # Run through the imported module, not ``__main__``, so that worker
     # processes find the registry and the run functions under their real names.

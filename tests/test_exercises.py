@@ -79,3 +79,48 @@ def test_checks_print_one_line_and_return_none(
     assert check(wrong) is None
     out = capsys.readouterr().out
     assert out.startswith("FAIL") and out.count("\n") == 1
+
+
+def test_ch2_td_targets_expected_answer_comes_from_the_package() -> None:
+    import torch
+
+    from metarl_lite import dqn
+
+    expected = dqn.td_target(
+        torch.tensor(ex.CH2_REWARDS),
+        torch.tensor(ex.CH2_NEXT_Q),
+        torch.tensor([float(t) for t in ex.CH2_TERMINATED]),
+        ex.CH2_GAMMA,
+    ).tolist()
+    assert ex.grade_ch2_td_targets(expected).passed
+    assert not ex.grade_ch2_td_targets([0.0] * 4).passed
+    assert not ex.grade_ch2_td_targets("nonsense").passed  # type: ignore[arg-type]
+
+
+def test_ch2_td_targets_spots_truncation_treated_as_termination() -> None:
+    wrong = [1 + 0.9 * 3, 0.0, 1.0, -1 + 0.9 * 6]
+    verdict = ex.grade_ch2_td_targets(wrong)
+    assert not verdict.passed and "truncated" in verdict.message
+
+
+def test_ch2_epsilon_greedy() -> None:
+    def right(q: np.ndarray, eps: float, rng: np.random.Generator) -> int:
+        return int(rng.integers(q.size)) if rng.random() < eps else int(np.argmax(q))
+
+    def only_other_actions(q: np.ndarray, eps: float, rng: np.random.Generator) -> int:
+        return int(rng.choice([0, 2])) if rng.random() < eps else int(np.argmax(q))
+
+    def raises(q: np.ndarray, eps: float, rng: np.random.Generator) -> int:
+        raise RuntimeError("boom")
+
+    assert ex.grade_ch2_epsilon_greedy(right).passed
+    assert not ex.grade_ch2_epsilon_greedy(lambda q, e, r: int(np.argmax(q))).passed
+    assert not ex.grade_ch2_epsilon_greedy(only_other_actions).passed
+    assert "RuntimeError" in ex.grade_ch2_epsilon_greedy(raises).message
+
+
+def test_ch2_value_target() -> None:
+    assert ex.grade_ch2_value_target(lambda r, v, d, g: r + g * (1 - d) * v).passed
+    tutorial = ex.grade_ch2_value_target(lambda r, v, d, g: v + g * r)
+    assert not tutorial.passed and "10.99" in tutorial.message
+    assert not ex.grade_ch2_value_target(lambda r, v, d, g: r + g * v).passed  # ignores d
