@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
+import gymnasium as gym
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from metarl_lite import envs
 from metarl_lite._checks import check_choice, check_positive_int
 from metarl_lite.history import History, smooth
 
@@ -129,3 +131,77 @@ def episode_curves(
         ok = idx >= 0
         ys[i, ok] = sm[idx[ok]]
     return grid, ys
+
+
+def plot_gridworld(
+    env: gym.Env,
+    values: np.ndarray | None = None,
+    policy: np.ndarray | None = None,
+    *,
+    title: str | None = None,
+    value_label: str = "value",
+) -> Figure:
+    """Draw a gridworld: a heatmap of ``values`` and the arrows of ``policy``.
+
+    Walls are grey, pits and the goal are labelled, and each free cell shows
+    its value to one decimal.
+
+    Args:
+        env: a (possibly wrapped) :class:`metarl_lite.envs.GridWorldEnv`.
+        values: one number per state, shape ``(n_states,)``, e.g. ``V``.
+        policy: one action per state, shape ``(n_states,)``.
+        title: optional title.
+        value_label: colour-bar label.
+    """
+    grid = env.unwrapped
+    if not isinstance(grid, envs.GridWorldEnv):
+        raise ValueError(f"env={env!r} is not a GridWorldEnv")
+    shape = (grid.n_rows, grid.n_cols)
+    fig, ax = plt.subplots(figsize=(1.0 * grid.n_cols + 1.6, 1.0 * grid.n_rows + 0.6))
+    ink = ["black"] * grid.n_states  # text colour, readable on each cell
+    if values is not None:
+        shown = np.ma.masked_array(np.asarray(values, dtype=float), mask=grid.model.terminal)
+        image = ax.imshow(shown.reshape(shape), cmap="viridis")
+        fig.colorbar(image, ax=ax, label=value_label, fraction=0.046, pad=0.04)
+        ink = ["black" if image.norm(v) > 0.6 else "white" for v in np.asarray(values, float)]
+    else:
+        ax.imshow(np.zeros(shape), cmap="Greys", vmin=0, vmax=1)
+    for s in range(grid.n_states):
+        r, c = grid.to_cell(s)
+        kind = grid.layout[r][c]
+        if kind == "#":
+            ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, color="0.55"))
+            continue
+        if kind in "GX":
+            label = "goal" if kind == "G" else "pit"
+            ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, color="0.92"))
+            ax.text(c, r, label, ha="center", va="center", fontsize=9)
+            continue
+        if policy is not None:
+            dr, dc = envs.MOVES[int(policy[s])]
+            ax.annotate(
+                "",
+                xy=(c + 0.3 * dc, r + 0.3 * dr),
+                xytext=(c - 0.3 * dc, r - 0.3 * dr),
+                arrowprops={"arrowstyle": "->", "color": ink[s], "lw": 2},
+            )
+        if values is not None:
+            ax.text(
+                c,
+                r + 0.36,
+                f"{values[s]:.1f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color=ink[s],
+            )
+        if kind == "S":
+            ax.text(c - 0.36, r - 0.32, "S", ha="center", va="center", fontsize=8, color=ink[s])
+    ax.set_xticks(range(grid.n_cols))
+    ax.set_yticks(range(grid.n_rows))
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -170,19 +170,3 @@ def test_same_seed_same_slips() -> None:
 
     assert run(3) == run(3)
     assert run(3) != run(4)
-
-
-def test_plot_gridworld_returns_a_figure() -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    env = make_env(GRIDWORLD_ID)
-    values = np.arange(env.unwrapped.n_states, dtype=float)
-    fig = envs.plot_gridworld(env, values, np.zeros(25, dtype=int), title="t")
-    assert isinstance(fig, Figure)
-    assert fig.axes[0].get_title() == "t"
-    assert isinstance(envs.plot_gridworld(env), Figure)
-    with pytest.raises(ValueError, match="not a GridWorldEnv"):
-        envs.plot_gridworld(make_env("CartPole-v1"))

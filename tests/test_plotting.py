@@ -52,3 +52,17 @@ def test_episode_curves_reads_last_finished_episode() -> None:
     h = History(episode_steps=[10, 30], episode_returns=[1.0, 3.0])
     _grid, ys = episode_curves([h], [5, 10, 20, 30, 40], window=1)
     np.testing.assert_array_equal(ys[0], [np.nan, 1.0, 1.0, 3.0, 3.0])
+
+
+def test_plot_gridworld_returns_a_figure() -> None:
+    from metarl_lite.envs import GRIDWORLD_ID, make_env
+    from metarl_lite.plotting import plot_gridworld
+
+    env = make_env(GRIDWORLD_ID)
+    values = np.arange(env.unwrapped.n_states, dtype=float)
+    fig = plot_gridworld(env, values, np.zeros(25, dtype=int), title="t")
+    assert isinstance(fig, Figure)
+    assert fig.axes[0].get_title() == "t"
+    assert isinstance(plot_gridworld(env), Figure)
+    with pytest.raises(ValueError, match="not a GridWorldEnv"):
+        plot_gridworld(make_env("CartPole-v1"))
