@@ -3,24 +3,46 @@
 Notebooks import it once, as ``import metarl_lite as ml``, and call it by
 module: ``ml.envs``, ``ml.tabular``, ``ml.dqn``, ``ml.replay``,
 ``ml.plotting``, ``ml.sweeps``, ``ml.widgets``, ``ml.exercises``.
+
+Modules are imported on first use (PEP 562), so ``import metarl_lite`` stays
+quick and ``python -m metarl_lite.sweeps`` does not import itself twice.
 """
 
-from metarl_lite import (
-    dqn,
-    envs,
-    exercises,
-    history,
-    plotting,
-    replay,
-    seeding,
-    sweeps,
-    tabular,
-    widgets,
-)
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING
+
 from metarl_lite.history import History, TrainingDivergedError
 from metarl_lite.seeding import seed_everything
 
+if TYPE_CHECKING:  # for type checkers and editors; at run time see __getattr__
+    from metarl_lite import (
+        dqn,
+        envs,
+        exercises,
+        plotting,
+        replay,
+        sweeps,
+        tabular,
+        widgets,
+    )
+
 __version__ = "0.1.0"
+
+_MODULES = (
+    "dqn",
+    "envs",
+    "exercises",
+    "history",
+    "plotting",
+    "replay",
+    "seeding",
+    "sweeps",
+    "tabular",
+    "widgets",
+)
 
 __all__ = [
     "History",
@@ -38,3 +60,13 @@ __all__ = [
     "tabular",
     "widgets",
 ]
+
+
+def __getattr__(name: str) -> ModuleType:
+    if name in _MODULES:
+        return importlib.import_module(f"metarl_lite.{name}")
+    raise AttributeError(f"module 'metarl_lite' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_MODULES))
