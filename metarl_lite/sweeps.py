@@ -35,8 +35,10 @@ from metarl_lite._checks import check_choice, check_positive_int
 Params = Mapping[str, Any]
 RunFn = Callable[[Params, int], tuple[Sequence[float], Sequence[float]]]
 
+#: The book's data folder in a checkout of the repository.
+BOOK_DATA_DIR = Path(__file__).resolve().parents[1] / "book" / "data"
 #: Where the sweeps live in a checkout of the book's repository.
-DATA_DIR = Path(__file__).resolve().parents[1] / "book" / "data" / "sweeps"
+DATA_DIR = BOOK_DATA_DIR / "sweeps"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,12 +186,18 @@ def run_sweep(spec: SweepSpec, *, processes: int = 1, progress: bool = True) -> 
     )
 
 
-def sweep_path(name: str) -> Path:
-    """Where sweep ``name`` is stored.
+def data_path(relative: str | Path) -> Path:
+    """A file of the book's data folder, ``book/data/{relative}``.
 
-    A notebook runs in ``book/``, so ``data/sweeps/`` below the working folder
-    is tried first, then the repository that holds this package.
+    A notebook runs in ``book/``, so ``data/{relative}`` below the working
+    folder is tried first, then the repository that holds this package.
     """
+    local = Path("data") / relative
+    return local if local.exists() else BOOK_DATA_DIR / relative
+
+
+def sweep_path(name: str) -> Path:
+    """Where sweep ``name`` is stored: next to the notebooks, else in :data:`DATA_DIR`."""
     local = Path("data") / "sweeps" / f"{name}.json"
     return local if local.exists() else DATA_DIR / f"{name}.json"
 

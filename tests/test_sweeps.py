@@ -73,3 +73,11 @@ def test_stored_sweep_matches_fresh_runs(name: str) -> None:
         assert y == stored.curves_at(params)[i].tolist(), (
             f"{name} at {params}, seed {spec.seeds[i]}"
         )
+
+
+def test_data_path_prefers_the_notebook_folder(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert sweeps.data_path("benchmarks/x.json") == sweeps.BOOK_DATA_DIR / "benchmarks/x.json"
+    (tmp_path / "data" / "benchmarks").mkdir(parents=True)
+    (tmp_path / "data" / "benchmarks" / "x.json").write_text("{}")
+    assert sweeps.data_path("benchmarks/x.json").resolve() == tmp_path / "data/benchmarks/x.json"
