@@ -39,7 +39,7 @@ from metarl_lite._checks import (
 from metarl_lite.envs import make_env
 from metarl_lite.history import History, check_finite
 from metarl_lite.replay import Batch, ReplayBuffer
-from metarl_lite.seeding import torch_generator, torch_threads
+from metarl_lite.seeding import single_threaded, torch_generator
 
 ENV_IDS: tuple[str, ...] = ("CartPole-v1",)
 """Environment ids :class:`DQNConfig` accepts: those of
@@ -364,6 +364,7 @@ def dqn_update(
     return loss.detach()
 
 
+@single_threaded
 def train_dqn(config: DQNConfig, *, progress: bool = True) -> DQNResult:
     """Train a DQN agent; same config, same result, bit for bit.
 
@@ -379,33 +380,30 @@ def train_dqn(config: DQNConfig, *, progress: bool = True) -> DQNResult:
         TrainingDivergedError: if the loss becomes NaN or infinite; the
             message names the environment step.
     """
-    with torch_threads(1):
-        return _train_dqn(config, progress)
-
-
-def _train_dqn(cfg: DQNConfig, progress: bool) -> DQNResult:
     start_time = time.perf_counter()
-    history = History(config=dataclasses.asdict(cfg))
-    rng = np.random.default_rng(cfg.seed)  # exploration
-    gen = torch_generator(cfg.seed)  # network weights and replay sampling
+    history = History(config=dataclasses.asdict(config))
+    rng = np.random.default_rng(config.seed)  # exploration
+    gen = torch_generator(config.seed)  # network weights and replay sampling
 
-    env = make_env(cfg.env_id)
+    env = make_env(config.env_id)
     obs_dim = int(np.prod(env.observation_space.shape))
     n_actions = int(env.action_space.n)
 
     # Initialise the Q-network, its target copy and the replay memory.
-    q_network = QNetwork(obs_dim, n_actions, cfg.hidden, generator=gen)
-    target_network = copy.deepcopy(q_network) if cfg.use_target_network else q_network
-    optimizer = torch.optim.Adam(q_network.parameters(), lr=cfg.learning_rate, fused=True)
-    capacity = cfg.buffer_size if cfg.use_replay else cfg.batch_size
+    q_network = QNetwork(obs_dim, n_actions, config.hidden, generator=gen)
+    target_network = copy.deepcopy(q_network) if config.use_target_network else q_network
+    optimizer = torch.optim.Adam(q_network.parameters(), lr=config.learning_rate, fused=True)
+    capacity = config.buffer_size if config.use_replay else config.batch_size
     buffer = ReplayBuffer(capacity, obs_dim)
 
-    obs, _ = env.reset(seed=cfg.seed)
+    obs, _ = env.reset(seed=config.seed)
     episode_return = 0.0
     loss_sum, loss_count = 0.0, 0
-    for step in tqdm(range(1, cfg.total_steps + 1), disable=not progress, desc="DQN"):
+    for step in tqdm(range(1, config.total_steps + 1), disable=not progress, desc="DQN"):
         # Act epsilon-greedily.
-        epsilon = linear_epsilon(step, cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_decay_steps)
+        epsilon = linear_epsilon(
+            step, config.epsilon_start, config.epsilon_end, config.epsilon_decay_steps
+        )
         if rng.random() < epsilon:
             action = int(rng.integers(n_actions))
         else:
@@ -426,38 +424,38 @@ def _train_dqn(cfg: DQNConfig, progress: bool) -> DQNResult:
             obs = next_obs
 
         # Every train_frequency steps, a round of gradient steps on the TD loss.
-        learning = step > cfg.learning_starts and len(buffer) >= cfg.batch_size
-        if learning and step % cfg.train_frequency == 0:
-            for _ in range(cfg.gradient_steps):
-                if cfg.use_replay:
-                    batch = buffer.sample(cfg.batch_size, gen)
+        learning = step > config.learning_starts and len(buffer) >= config.batch_size
+        if learning and step % config.train_frequency == 0:
+            for _ in range(config.gradient_steps):
+                if config.use_replay:
+                    batch = buffer.sample(config.batch_size, gen)
                 else:
-                    batch = buffer.latest(cfg.batch_size)
+                    batch = buffer.latest(config.batch_size)
                 loss = dqn_update(
                     q_network,
                     target_network,
                     optimizer,
                     batch,
-                    cfg.gamma,
-                    cfg.loss,
-                    cfg.max_grad_norm,
+                    config.gamma,
+                    config.loss,
+                    config.max_grad_norm,
                 ).item()
                 check_finite("TD loss", loss, step)
                 loss_sum += loss
                 loss_count += 1
 
         # Periodically move the target network towards the online network.
-        if cfg.use_target_network and step % cfg.target_update_period == 0:
-            polyak_update(target_network, q_network, cfg.tau)
+        if config.use_target_network and step % config.target_update_period == 0:
+            polyak_update(target_network, q_network, config.tau)
 
         # Logging and greedy evaluation on separately seeded environments.
-        if step % cfg.log_every == 0 and loss_count > 0:
+        if step % config.log_every == 0 and loss_count > 0:
             history.loss_steps.append(step)
             history.losses.append(loss_sum / loss_count)
             loss_sum, loss_count = 0.0, 0
-        if step % cfg.eval_every == 0:
+        if step % config.eval_every == 0:
             returns = evaluate(
-                q_network, cfg.env_id, cfg.eval_episodes, cfg.seed + EVAL_SEED_OFFSET
+                q_network, config.env_id, config.eval_episodes, config.seed + EVAL_SEED_OFFSET
             )
             history.eval_steps.append(step)
             history.eval_returns.append(float(returns.mean()))

@@ -10,13 +10,18 @@ call third-party code which does read the global state.
 from __future__ import annotations
 
 import contextlib
+import functools
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import ParamSpec, TypeVar
 
 import numpy as np
 import torch
 
 from metarl_lite._checks import check_non_negative_int
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def seed_everything(seed: int) -> np.random.Generator:
@@ -55,3 +60,19 @@ def torch_threads(n: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(old)
+
+
+def single_threaded(fn: Callable[P, R]) -> Callable[P, R]:
+    """Decorator: run ``fn`` inside :func:`torch_threads` ``(1)``.
+
+    The training functions use it, so that a run is as fast as it can be for
+    small networks and repeats bit for bit. ``inspect.getsource`` (and
+    IPython's ``fn??``) still shows the decorated function's own code.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with torch_threads(1):
+            return fn(*args, **kwargs)
+
+    return wrapper

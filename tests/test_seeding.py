@@ -30,3 +30,16 @@ def test_torch_threads_restores() -> None:
     with seeding.torch_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def test_single_threaded_runs_on_one_thread_and_keeps_source() -> None:
+    import inspect
+
+    @seeding.single_threaded
+    def threads() -> int:
+        return torch.get_num_threads()
+
+    before = torch.get_num_threads()
+    assert threads() == 1
+    assert torch.get_num_threads() == before
+    assert "return torch.get_num_threads()" in inspect.getsource(threads)
