@@ -119,11 +119,11 @@ def grade_ch1_greedy_probability(answer: float) -> Verdict:
 
 #: The cells of exercise 1.4, as (row, column), and its discount.
 CH1_CELLS: tuple[tuple[int, int], ...] = ((4, 3), (3, 3), (3, 2))
-CH1_VI_GAMMA = 0.9
+CH1_VI_GAMMA = 0.5
 
 
 def grade_ch1_optimal_values(answer: Sequence[float]) -> Verdict:
-    """Exercise 1.4: ``V*`` of the default gridworld (no slip, ``gamma = 0.9``)
+    """Exercise 1.4: ``V*`` of the default gridworld (no slip, ``gamma = 0.5``)
     at the cells ``(4, 3)``, ``(3, 3)`` and ``(3, 2)``, worked out by hand from
     the Bellman optimality equation, as a list of three numbers."""
     env = GridWorldEnv()

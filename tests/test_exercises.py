@@ -56,8 +56,10 @@ def test_ch1_greedy_probability_agrees_with_sampling() -> None:
 
 
 def test_ch1_optimal_values() -> None:
-    # Next to the goal: 10; one further: -1 + 0.9 * 10 = 8; two further: -1 + 0.9 * 8 = 6.2.
-    assert ex.grade_ch1_optimal_values([10, 8, 6.2]).passed
+    # Next to the goal: 10; one further: -1 + 0.5 * 10 = 4; two further: -1 + 0.5 * 4 = 1.
+    assert ex.grade_ch1_optimal_values([10, 4, 1]).passed
+    # The chapter's own gamma = 0.9 values are printed in the text: they must not pass.
+    assert not ex.grade_ch1_optimal_values([10, 8, 6.2]).passed
     for wrong in ([10, 9, 8], [10, 8], 3.0, ["a", "b", "c"]):
         assert _fails_with_hint(ex.grade_ch1_optimal_values(wrong))
 
@@ -68,7 +70,7 @@ def test_ch1_optimal_values() -> None:
         (ex.ch1_discounted_return, 4.58, None),
         (ex.ch1_returns_to_go, tabular.returns_to_go, lambda rewards, gamma: rewards),
         (ex.ch1_greedy_probability, 0.85, 0.8),
-        (ex.ch1_optimal_values, [10, 8, 6.2], None),
+        (ex.ch1_optimal_values, [10, 4, 1], None),
     ],
 )
 def test_checks_print_one_line_and_return_none(
