@@ -48,6 +48,17 @@ def _as_float(answer: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _numbers_close(answer: Any, expected: Sequence[float], tol: float = 0.005) -> bool:
+    """Whether ``answer`` is a list of numbers, as many as ``expected``, each within ``tol``."""
+    try:
+        got = [float(v) for v in answer]
+    except (TypeError, ValueError):
+        return False
+    return len(got) == len(expected) and all(
+        abs(g - e) <= tol for g, e in zip(got, expected, strict=True)
+    )
+
+
 # --- Chapter 1: RL basics ---------------------------------------------------------------------
 
 #: The episode of exercise 1.1: rewards r_1, ..., r_4 and the discount.
@@ -129,15 +140,8 @@ def grade_ch1_optimal_values(answer: Sequence[float]) -> Verdict:
     env = GridWorldEnv()
     V, _ = tabular.value_iteration(*env.model, gamma=CH1_VI_GAMMA)
     expected = [float(V[env.to_state(r, c)]) for r, c in CH1_CELLS]
-    try:
-        got = [float(v) for v in answer]
-    except (TypeError, ValueError):
-        got = []
-    ok = len(got) == len(expected) and all(
-        abs(g - e) <= 0.005 for g, e in zip(got, expected, strict=False)
-    )
     return _verdict(
-        ok,
+        _numbers_close(answer, expected),
         f"V* at {list(CH1_CELLS)} = {answer!r}",
         "start next to the goal: V*(s) = max_a (r + gamma * V*(s_next)), and V*(goal) = 0",
     )
@@ -194,20 +198,10 @@ def _ch2_targets(done: Sequence[bool]) -> list[float]:
 def grade_ch2_td_targets(answer: Sequence[float]) -> Verdict:
     """Exercise 2.1: the four TD targets ``y_i = r_i + gamma (1 - d_i) max_a' Q(s'_i, a')``
     of the batch in :data:`CH2_TD_EXERCISE`, where ``d_i`` is *terminated*."""
-    try:
-        got = [float(v) for v in answer]
-    except (TypeError, ValueError):
-        got = []
-
-    def matches(expected: list[float]) -> bool:
-        return len(got) == len(expected) and all(
-            abs(g - e) <= 0.005 for g, e in zip(got, expected, strict=True)
-        )
-
-    close = matches(_ch2_targets(CH2_TERMINATED))
+    close = _numbers_close(answer, _ch2_targets(CH2_TERMINATED))
     hint = "y = r + gamma * max_a' Q(s', a') unless the episode *terminated*"
     done = [a or b for a, b in zip(CH2_TERMINATED, CH2_TRUNCATED, strict=True)]
-    if matches(_ch2_targets(done)):
+    if _numbers_close(answer, _ch2_targets(done)):
         hint = "transition 1 was truncated by a time limit, not terminated: its target bootstraps"
     return _verdict(close, f"targets {answer!r}", hint)
 
