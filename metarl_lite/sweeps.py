@@ -186,20 +186,24 @@ def run_sweep(spec: SweepSpec, *, processes: int = 1, progress: bool = True) -> 
     )
 
 
-def data_path(relative: str | Path) -> Path:
-    """A file of the book's data folder, ``book/data/{relative}``.
+def _local_or(local: Path, fallback: Path) -> Path:
+    """``local`` (relative to the working folder) if it exists, else ``fallback``.
 
-    A notebook runs in ``book/``, so ``data/{relative}`` below the working
-    folder is tried first, then the repository that holds this package.
+    A notebook runs in ``book/``, so the book's data is first looked for at
+    ``data/`` below the working folder, then in the repository that holds
+    this package.
     """
-    local = Path("data") / relative
-    return local if local.exists() else BOOK_DATA_DIR / relative
+    return local if local.exists() else fallback
+
+
+def data_path(relative: str | Path) -> Path:
+    """A file of the book's data folder, ``book/data/{relative}``."""
+    return _local_or(Path("data") / relative, BOOK_DATA_DIR / relative)
 
 
 def sweep_path(name: str) -> Path:
     """Where sweep ``name`` is stored: next to the notebooks, else in :data:`DATA_DIR`."""
-    local = Path("data") / "sweeps" / f"{name}.json"
-    return local if local.exists() else DATA_DIR / f"{name}.json"
+    return _local_or(Path("data") / "sweeps" / f"{name}.json", DATA_DIR / f"{name}.json")
 
 
 def load(name: str) -> Sweep:
