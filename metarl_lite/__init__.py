@@ -31,19 +31,6 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time see __getattr__
 
 __version__ = "0.1.0"
 
-_MODULES = (
-    "dqn",
-    "envs",
-    "exercises",
-    "history",
-    "plotting",
-    "replay",
-    "seeding",
-    "sweeps",
-    "tabular",
-    "widgets",
-)
-
 __all__ = [
     "History",
     "TrainingDivergedError",
@@ -63,10 +50,11 @@ __all__ = [
 
 
 def __getattr__(name: str) -> ModuleType:
-    if name in _MODULES:
+    # Called only for names not yet in the module: the submodules of __all__.
+    if name in __all__:
         return importlib.import_module(f"metarl_lite.{name}")
     raise AttributeError(f"module 'metarl_lite' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_MODULES))
+    return sorted(set(globals()) | set(__all__))
