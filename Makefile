@@ -1,19 +1,26 @@
 # Two commands set everything up on a fresh machine:
 #   make book   create .venv, install, build the website into _build/html
-#   make test   create .venv, install, run the tests and validate every notebook
-# Everything is installed into .venv; nothing is written outside the repository.
+#   make test   the same, then lint, unit tests, nbval over every notebook, the
+#               site in a real browser (offline), its links, and a Colab-like install
+# Python packages go into .venv and the website's scripts into web/node_modules;
+# the browser tests need Debian's chromium, which `make test` installs with apt-get
+# when it is missing (the one step outside the repository; it needs root or sudo).
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+NODE_STAMP := web/node_modules/.package-lock.json
+CHROMIUM ?= /usr/bin/chromium
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SITE   := _build/html
 NOTEBOOKS := $(sort $(wildcard book/[0-9]*.ipynb))
 
 .PHONY: help install book test lint notebooks notebook-times sweeps benchmark serve clean
 
 help:
 	@echo "make book            build the website into _build/html (creates .venv)"
-	@echo "make test            lint, unit tests and nbval over every notebook"
+	@echo "make test            lint, unit tests, nbval, browser and link tests of the site, Colab-like install"
 	@echo "make notebooks       re-execute every notebook in place and print its time"
 	@echo "make notebook-times  execute every notebook in a fresh kernel, print times only"
 	@echo "make sweeps          recompute the widgets' precomputed sweeps"
@@ -27,19 +34,29 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+# The website's own copies of MathJax, mermaid, require.js, the widget manager and
+# Vega, pinned by web/package-lock.json (see web/offline_assets.py).
+$(NODE_STAMP): web/package.json web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk
+
+install: $(STAMP) $(NODE_STAMP)
 
 book: install
 	$(VENV)/bin/jupyter-book build . -W --keep-going
 
-lint: install
-	$(VENV)/bin/ruff check metarl_lite tests benchmarks scripts
-	$(VENV)/bin/ruff format --check metarl_lite tests benchmarks scripts
-
-test: lint
+test: lint book $(CHROMIUM)
 	$(VENV)/bin/pytest tests $(NOTEBOOKS) \
 		--nbval --nbval-current-env --nbval-sanitize-with book/nbval_sanitize.cfg \
 		-p no:cacheprovider
+
+lint: install
+	$(VENV)/bin/ruff check metarl_lite tests benchmarks scripts web
+	$(VENV)/bin/ruff format --check metarl_lite tests benchmarks scripts web
 
 notebooks: install
 	$(PY) scripts/run_notebooks.py --inplace $(NOTEBOOKS)
@@ -54,7 +71,8 @@ benchmark: install
 	$(PY) benchmarks/dqn_cartpole.py
 
 serve: book
-	$(PY) -m http.server --bind 127.0.0.1 --directory _build/html 8000
+	@echo "Serving $(SITE) on http://127.0.0.1:8000 (works offline; Ctrl-C stops it)"
+	$(PY) -m http.server --bind 127.0.0.1 --directory $(SITE) 8000
 
 clean:
 	rm -rf _build

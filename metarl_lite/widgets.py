@@ -1,16 +1,27 @@
-"""The widget every chapter uses: sliders over a precomputed sweep.
+"""The widget every chapter uses: controls over a precomputed sweep.
 
-Moving a slider redraws the stored curves of that grid point at once (no
-training); the *Train live* button re-runs the selected point for the sweep's
-seeds with a progress bar and draws the fresh curves beside the stored ones,
-so the reader can see that the stored data is what the code produces.
+In Jupyter and Colab, moving a slider redraws the stored curves of that grid
+point at once (no training); the *Train live* button re-runs the selected
+point for the sweep's seeds with a progress bar and draws the fresh curves
+beside the stored ones, so the reader can see that the stored data is what
+the code produces.
+
+On the website no Python runs, so the same explorer also carries a Vega-Lite
+chart of the same sweep (:func:`sweep_chart`): its radio buttons filter the
+stored curves in the browser. The explorer's output holds both; Jupyter draws
+the widget, the website (which ranks HTML above widgets, see ``_config.yml``)
+draws the chart. ``book/widgets.md`` explains the pattern.
 """
 
 from __future__ import annotations
 
+import html
+import itertools
+import json
 from collections.abc import Mapping
 from typing import Any
 
+import altair as alt
 import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
@@ -19,7 +30,13 @@ from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
 from metarl_lite import sweeps as sweeps_mod
-from metarl_lite.plotting import plot_learning_curves
+from metarl_lite.plotting import mean_and_band, plot_learning_curves
+
+#: Legend entries of the website chart.
+SELECTED, DEFAULTS = "selected setting", "defaults"
+#: Significant digits of the numbers the website chart carries.
+CHART_DIGITS = 4
+_chart_ids = itertools.count()
 
 
 def _control(axis: str, values: list[Any], value: Any) -> W.ValueWidget:
@@ -69,15 +86,159 @@ def sweep_figure(
     )
 
 
-def sweep_explorer(name: str, *, live: bool = True) -> W.VBox:
-    """Sliders over the stored sweep ``name`` and an optional *Train live* button.
+def _rounded(values: np.ndarray, digits: int = CHART_DIGITS) -> list[float]:
+    return [float(f"{v:.{digits}g}") for v in values]
+
+
+def sweep_chart(sweep: sweeps_mod.Sweep) -> alt.LayerChart:
+    """The sweep as a Vega-Lite chart whose radio buttons pick the grid point.
+
+    Every grid point's mean curve and its band (± one standard deviation over
+    the seeds, as in :func:`~metarl_lite.plotting.plot_learning_curves`) travel
+    with the chart, so the browser redraws without a kernel. The defaults'
+    curve stays on the chart for comparison, as in the Jupyter widget.
+
+    Args:
+        sweep: a loaded sweep.
+
+    Returns:
+        The chart; ``chart.to_dict()`` is its Vega-Lite specification.
+    """
+    axes = list(sweep.grid)
+    rows = []
+    for combo in itertools.product(*sweep.grid.values()):
+        point = dict(zip(axes, combo, strict=True))
+        mean, low, high = mean_and_band(sweep.curves_at(point))
+        rows.append(
+            {
+                **point,
+                "is_default": point == sweep.defaults,
+                "x": list(sweep.x),
+                "mean": _rounded(mean),
+                "low": _rounded(low),
+                "high": _rounded(high),
+            }
+        )
+    controls = [
+        alt.param(
+            name=axis,
+            value=sweep.defaults[axis],
+            bind=alt.binding_radio(options=list(values), name=f"{axis} "),
+        )
+        for axis, values in sweep.grid.items()
+    ]
+    selected = " && ".join(f"datum[{json.dumps(axis)}] === {axis}" for axis in axes)
+    curves = (
+        alt.Chart(alt.Data(values=rows))
+        .transform_filter(f"datum.is_default || ({selected})")
+        .transform_calculate(series=f"({selected}) ? {SELECTED!r} : {DEFAULTS!r}")
+        .transform_flatten(["x", "mean", "low", "high"])
+    )
+    color = alt.Color(
+        "series:N",
+        scale=alt.Scale(domain=[SELECTED, DEFAULTS], range=["#1f77b4", "#7f7f7f"]),
+        legend=alt.Legend(
+            title=None, orient="bottom", symbolType="stroke", symbolOpacity=1, symbolStrokeWidth=2
+        ),
+    )
+    x = alt.X("x:Q", title=sweep.xlabel)
+    layers: list[alt.Chart] = [
+        curves.mark_area(opacity=0.2).encode(
+            x=x,
+            y=alt.Y("low:Q", title=sweep.ylabel),
+            y2="high:Q",
+            color=color,
+        ),
+        curves.mark_line().encode(
+            x=x,
+            y="mean:Q",
+            color=color,
+            tooltip=[
+                alt.Tooltip("series:N"),
+                alt.Tooltip("x:Q", title=sweep.xlabel),
+                alt.Tooltip("mean:Q", title="mean over seeds"),
+            ],
+        ),
+    ]
+    if sweep.reference is not None:
+        target = alt.Chart(alt.Data(values=[{"y": sweep.reference}]))
+        layers += [
+            target.mark_rule(strokeDash=[4, 4], color="black").encode(y="y:Q"),
+            target.mark_text(align="left", dx=4, dy=-6, color="black").encode(
+                x=alt.value(0), y="y:Q", text=alt.value(f"target {sweep.reference:g}")
+            ),
+        ]
+    return (
+        alt.layer(*layers)
+        .add_params(*controls)
+        .properties(
+            title=f"{sweep.title} ({len(sweep.seeds)} seeds, mean ± 1 std)",
+            width=560,
+            height=300,
+        )
+    )
+
+
+def chart_html(chart: alt.TopLevelMixin, element_id: str) -> str:
+    """HTML that draws ``chart`` with the site's own vega-embed, with no network.
+
+    The page must load Vega, Vega-Lite and vega-embed first; the book's Sphinx
+    extension ``web/offline_assets.py`` does so on every page that holds an
+    element of class ``metarl-chart``. Elsewhere (Jupyter without those
+    scripts) the element says where the chart draws instead.
+
+    Args:
+        chart: any Altair chart.
+        element_id: the id of the chart's element, unique on its page.
+    """
+    spec = json.dumps(chart.to_dict(), sort_keys=True, separators=(",", ":"))
+    spec = spec.replace("</", "<\\/")  # the spec sits inside a <script> element
+    element_id = html.escape(element_id)
+    return f"""<style>.metarl-chart .vega-bind-radio label {{ margin-right: 0.9em; }}
+.metarl-chart .vega-bind-name {{ display: inline-block; min-width: 11em; }}</style>
+<div class="metarl-chart" id="{element_id}"></div>
+<script type="application/json" id="{element_id}-spec">{spec}</script>
+<script>
+(function () {{
+  var element = document.getElementById("{element_id}");
+  if (typeof vegaEmbed === "undefined") {{
+    element.textContent = "(This chart draws on the book's website; here the widget shows it.)";
+    return;
+  }}
+  var spec = JSON.parse(document.getElementById("{element_id}-spec").textContent);
+  vegaEmbed(element, spec, {{actions: false, renderer: "svg"}});
+}})();
+</script>"""
+
+
+class SweepExplorer(W.VBox):
+    """The explorer's widget, whose output also carries the sweep's website chart.
+
+    Displayed in Jupyter it is a plain ``VBox`` of controls and a figure; its
+    MIME bundle adds ``text/html`` with :func:`sweep_chart`, which the website
+    draws in place of a widget that would need a kernel.
+    """
+
+    def __init__(self, children: list[W.Widget], chart: str) -> None:
+        super().__init__(children)
+        self.chart_html = chart
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        bundle["text/html"] = self.chart_html
+        return bundle
+
+
+def sweep_explorer(name: str, *, live: bool = True) -> SweepExplorer:
+    """Controls over the stored sweep ``name`` and an optional *Train live* button.
 
     Args:
         name: a registered sweep with a stored file (see :mod:`metarl_lite.sweeps`).
         live: add the *Train live* button.
 
     Returns:
-        The widget; a notebook cell that ends with it displays it.
+        The widget; a notebook cell that ends with it displays it (and, on the
+        website, its chart).
     """
     sweep = sweeps_mod.load(name)
     controls = {
@@ -122,4 +283,5 @@ def sweep_explorer(name: str, *, live: bool = True) -> W.VBox:
         button.on_click(on_click)
         children += [button, status]
     draw()
-    return W.VBox([*children, out])
+    chart = chart_html(sweep_chart(sweep), f"metarl-chart-{name}-{next(_chart_ids)}")
+    return SweepExplorer([*children, out], chart)
