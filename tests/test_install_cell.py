@@ -1,0 +1,59 @@
+"""The notebooks' set-up cell: written from ``_config.yml`` by ``scripts/install_cell.py``."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_script(name: str) -> ModuleType:
+    """Import ``scripts/{name}.py`` by path (``scripts/`` is no package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+install_cell = _load_script("install_cell")
+CHAPTERS = sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
+
+
+def test_repository_url_is_the_one_in_config() -> None:
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert install_cell.repository_url() == config["repository"]["url"]
+    assert install_cell.repository_url().startswith("https://github.com/")
+
+
+def test_the_script_finds_every_chapter() -> None:
+    assert CHAPTERS and install_cell.chapter_notebooks() == CHAPTERS
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_first_code_cell_is_the_set_up_cell(notebook: Path) -> None:
+    cells = nbformat.read(notebook, as_version=4).cells
+    first = next(c for c in cells if c.cell_type == "code")
+    assert first.source == install_cell.cell_source(install_cell.repository_url())
+    assert first.metadata.get("tags") == install_cell.TAGS
+    assert not install_cell.stale(notebook, first.source)
+
+
+def test_cell_clones_the_configured_address_unless_told_otherwise() -> None:
+    url = install_cell.repository_url()
+    source = install_cell.cell_source(url)
+    assert f'REPO_URL = os.environ.get("METARL_LITE_REPO", "{url}")' in source
+    assert "!git clone --quiet --depth 1 {REPO_URL} metarl-lite-book" in source
+
+
+def test_check_mode_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert install_cell.main([]) == 0
+    assert capsys.readouterr().err == ""
