@@ -25,20 +25,23 @@ ROOT = Path(__file__).resolve().parents[1]
 TAGS = ["hide-cell"]
 
 TEMPLATE = """\
-# Set-up: where metarl_lite is missing (Colab, Binder, a fresh kernel), clone the
-# book's repository, install the package from it and work in its book/ folder,
-# next to the chapter's data. In a checkout where `make book` has run, this does
-# nothing. (Written by scripts/install_cell.py from _config.yml.)
+# Set-up: outside a checkout of the book (Colab, Binder, a fresh kernel), clone the
+# book's repository once, work in its book/ folder, next to the chapter's data, and
+# install metarl_lite from it if it is missing. In a checkout where `make book` has
+# run, this does nothing. (Written by scripts/install_cell.py from _config.yml.)
 import os
 import sys
 
 REPO_URL = os.environ.get("METARL_LITE_REPO", "{url}")
+if not os.path.exists("../pyproject.toml"):  # not inside a checkout
+    if not os.path.isdir("metarl-lite-book/book"):  # kept across runtime restarts
+        !git clone --quiet --depth 1 {{REPO_URL}} metarl-lite-book
+    if not os.path.isdir("metarl-lite-book/book"):
+        raise RuntimeError(f"could not clone {{REPO_URL}}: see git's message above")
+    %cd metarl-lite-book/book
 try:
     import metarl_lite as ml
 except ImportError:
-    if not os.path.exists("../pyproject.toml"):  # not inside a checkout: fetch the book
-        !git clone --quiet --depth 1 {{REPO_URL}} metarl-lite-book
-        %cd metarl-lite-book/book
     %pip install --quiet ..
     import metarl_lite as ml
 if "google.colab" in sys.modules:  # Colab draws ipywidgets 8 through its custom manager

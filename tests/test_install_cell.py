@@ -57,3 +57,34 @@ def test_cell_clones_the_configured_address_unless_told_otherwise() -> None:
 def test_check_mode_passes(capsys: pytest.CaptureFixture[str]) -> None:
     assert install_cell.main([]) == 0
     assert capsys.readouterr().err == ""
+
+
+def _run_setup_cell(folder: Path, repo_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the set-up cell, then print the working folder, in a kernel started in ``folder``.
+
+    This environment has ``metarl_lite`` installed, as a Colab runtime has after
+    a restart; returns what the kernel printed last, or raises nbclient's error.
+    """
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("METARL_LITE_REPO", repo_url)
+    nb = nbformat.v4.new_notebook()
+    source = install_cell.cell_source(install_cell.repository_url())
+    nb.cells = [nbformat.v4.new_code_cell(source), nbformat.v4.new_code_cell("print(os.getcwd())")]
+    NotebookClient(nb, timeout=60, resources={"metadata": {"path": str(folder)}}).execute()
+    return nb.cells[-1].outputs[-1]["text"].strip()
+
+
+def test_after_a_restart_the_cell_returns_to_the_clone(tmp_path, monkeypatch) -> None:
+    """Colab keeps files and packages across a restart, but the kernel starts in /content."""
+    (tmp_path / "metarl-lite-book" / "book").mkdir(parents=True)
+    # A clone attempt would fail on this address, so it must not be made.
+    cwd = _run_setup_cell(tmp_path, "file:///nonexistent/repository", monkeypatch)
+    assert Path(cwd) == tmp_path / "metarl-lite-book" / "book"
+
+
+def test_a_failed_clone_stops_with_the_address(tmp_path, monkeypatch) -> None:
+    from nbclient.exceptions import CellExecutionError
+
+    with pytest.raises(CellExecutionError, match="could not clone file:///nonexistent"):
+        _run_setup_cell(tmp_path, "file:///nonexistent/repository", monkeypatch)
