@@ -54,6 +54,8 @@ class SweepSpec:
         run: module-level function ``run(params, seed) -> (x, y)``.
         xlabel, ylabel: axis labels with units.
         reference: optional horizontal line drawn on every plot (a target).
+        labels: optional reader-facing name of an axis for its control
+            (``{"alpha": "step size α"}``); an axis without one shows its name.
     """
 
     name: str
@@ -65,6 +67,7 @@ class SweepSpec:
     xlabel: str
     ylabel: str
     reference: float | None = None
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if len(self.seeds) < 3:
@@ -76,6 +79,12 @@ class SweepSpec:
             )
         for axis, value in self.defaults.items():
             check_choice(f"defaults[{axis!r}]", value, self.grid[axis])
+        for axis in self.labels:
+            check_choice("labels key", axis, tuple(self.grid))
+
+    def label(self, axis: str) -> str:
+        """What the controls call ``axis``."""
+        return self.labels.get(axis, axis)
 
     def points(self) -> list[dict[str, Any]]:
         """Every grid point, in a fixed order (the last axis varies fastest)."""
@@ -285,6 +294,12 @@ register(
         xlabel="training episodes",
         ylabel="training return (mean of 10 episodes)",
         reference=3.0,
+        labels={
+            "alpha": "step size α",
+            "gamma": "discount γ",
+            "epsilon": "exploration ε",
+            "slip": "slip probability",
+        },
     )
 )
 
@@ -351,6 +366,12 @@ register(
         xlabel="environment steps",
         ylabel="greedy return (mean of 20 episodes)",
         reference=475.0,
+        labels={
+            "learning_rate": "learning rate",
+            "gamma": "discount γ",
+            "target_update_period": "target period (env steps)",
+            "batch_size": "batch size",
+        },
     )
 )
 

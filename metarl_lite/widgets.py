@@ -15,9 +15,9 @@ draws the chart. ``book/widgets.md`` explains the pattern.
 
 from __future__ import annotations
 
-import html
 import itertools
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,21 +39,21 @@ CHART_DIGITS = 4
 _chart_ids = itertools.count()
 
 
-def _control(axis: str, values: list[Any], value: Any) -> W.ValueWidget:
+def _control(label: str, values: list[Any], value: Any) -> W.ValueWidget:
     """A slider for an ordered numeric axis, toggle buttons otherwise."""
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
     if numeric and len(values) > 2:
         return W.SelectionSlider(
             options=[(f"{v:g}", v) for v in values],
             value=value,
-            description=axis,
+            description=label,
             continuous_update=False,
             style={"description_width": "initial"},
         )
     return W.ToggleButtons(
         options=[(str(v), v) for v in values],
         value=value,
-        description=axis,
+        description=label,
         style={"description_width": "initial", "button_width": "auto"},
     )
 
@@ -90,7 +90,9 @@ def _rounded(values: np.ndarray, digits: int = CHART_DIGITS) -> list[float]:
     return [float(f"{v:.{digits}g}") for v in values]
 
 
-def sweep_chart(sweep: sweeps_mod.Sweep) -> alt.LayerChart:
+def sweep_chart(
+    sweep: sweeps_mod.Sweep, labels: Mapping[str, str] | None = None
+) -> alt.LayerChart:
     """The sweep as a Vega-Lite chart whose radio buttons pick the grid point.
 
     Every grid point's mean curve and its band (± one standard deviation over
@@ -98,12 +100,18 @@ def sweep_chart(sweep: sweeps_mod.Sweep) -> alt.LayerChart:
     with the chart, so the browser redraws without a kernel. The defaults'
     curve stays on the chart for comparison, as in the Jupyter widget.
 
+    Inside the chart, axis ``i`` is the field ``a{i}`` of the data and the
+    parameter ``p{i}`` of its radio buttons: an axis's own name could clash
+    with Vega's built-in signals (``width``) or its expression syntax (``n-step``).
+
     Args:
         sweep: a loaded sweep.
+        labels: optional name of each axis beside its buttons (default: the axis).
 
     Returns:
         The chart; ``chart.to_dict()`` is its Vega-Lite specification.
     """
+    labels = labels or {}
     axes = list(sweep.grid)
     rows = []
     for combo in itertools.product(*sweep.grid.values()):
@@ -111,7 +119,7 @@ def sweep_chart(sweep: sweeps_mod.Sweep) -> alt.LayerChart:
         mean, low, high = mean_and_band(sweep.curves_at(point))
         rows.append(
             {
-                **point,
+                **{f"a{i}": value for i, value in enumerate(combo)},
                 "is_default": point == sweep.defaults,
                 "x": list(sweep.x),
                 "mean": _rounded(mean),
@@ -121,13 +129,13 @@ def sweep_chart(sweep: sweeps_mod.Sweep) -> alt.LayerChart:
         )
     controls = [
         alt.param(
-            name=axis,
+            name=f"p{i}",
             value=sweep.defaults[axis],
-            bind=alt.binding_radio(options=list(values), name=f"{axis} "),
+            bind=alt.binding_radio(options=list(values), name=f"{labels.get(axis, axis)} "),
         )
-        for axis, values in sweep.grid.items()
+        for i, (axis, values) in enumerate(sweep.grid.items())
     ]
-    selected = " && ".join(f"datum[{json.dumps(axis)}] === {axis}" for axis in axes)
+    selected = " && ".join(f"datum.a{i} === p{i}" for i in range(len(axes)))
     curves = (
         alt.Chart(alt.Data(values=rows))
         .transform_filter(f"datum.is_default || ({selected})")
@@ -189,11 +197,16 @@ def chart_html(chart: alt.TopLevelMixin, element_id: str) -> str:
 
     Args:
         chart: any Altair chart.
-        element_id: the id of the chart's element, unique on its page.
+        element_id: the id of the chart's element, unique on its page: a letter,
+            then letters, digits, ``_`` or ``-``.
     """
+    if not re.fullmatch(r"[A-Za-z][\w-]*", element_id):
+        raise ValueError(
+            f"element_id={element_id!r} is not allowed: use a letter, then letters, "
+            "digits, '_' or '-'"
+        )
     spec = json.dumps(chart.to_dict(), sort_keys=True, separators=(",", ":"))
     spec = spec.replace("</", "<\\/")  # the spec sits inside a <script> element
-    element_id = html.escape(element_id)
     return f"""<style>.metarl-chart .vega-bind-radio label {{ margin-right: 0.9em; }}
 .metarl-chart .vega-bind-name {{ display: inline-block; min-width: 11em; }}</style>
 <div class="metarl-chart" id="{element_id}"></div>
@@ -241,8 +254,10 @@ def sweep_explorer(name: str, *, live: bool = True) -> SweepExplorer:
         website, its chart).
     """
     sweep = sweeps_mod.load(name)
+    spec = sweeps_mod.get_spec(name)
     controls = {
-        axis: _control(axis, values, sweep.defaults[axis]) for axis, values in sweep.grid.items()
+        axis: _control(spec.label(axis), values, sweep.defaults[axis])
+        for axis, values in sweep.grid.items()
     }
     out = W.Output()
 
@@ -283,5 +298,5 @@ def sweep_explorer(name: str, *, live: bool = True) -> SweepExplorer:
         button.on_click(on_click)
         children += [button, status]
     draw()
-    chart = chart_html(sweep_chart(sweep), f"metarl-chart-{name}-{next(_chart_ids)}")
+    chart = chart_html(sweep_chart(sweep, spec.labels), f"metarl-chart-{name}-{next(_chart_ids)}")
     return SweepExplorer([*children, out], chart)

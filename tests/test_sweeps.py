@@ -52,6 +52,22 @@ def test_spec_validation() -> None:
         sweeps.SweepSpec("s", "t", {"a": (1,)}, {"a": 1}, (0, 1), _toy_run, "x", "y")
     with pytest.raises(ValueError, match="defaults"):
         sweeps.SweepSpec("s", "t", {"a": (1,)}, {"a": 2}, (0, 1, 2), _toy_run, "x", "y")
+    with pytest.raises(ValueError, match="labels key='b'"):
+        sweeps.SweepSpec(
+            "s", "t", {"a": (1,)}, {"a": 1}, (0, 1, 2), _toy_run, "x", "y", labels={"b": "B"}
+        )
+    spec = sweeps.SweepSpec(
+        "s",
+        "t",
+        {"a": (1,), "c": (2,)},
+        {"a": 1, "c": 2},
+        (0, 1, 2),
+        _toy_run,
+        "x",
+        "y",
+        labels={"a": "step size"},
+    )
+    assert (spec.label("a"), spec.label("c")) == ("step size", "c")
 
 
 def test_unknown_sweep_name() -> None:
