@@ -5,10 +5,11 @@ routed: requests to the local server go through, anything else is aborted and re
 page that needs the internet fails here. On each page the test checks that nothing went
 wrong in the browser (console errors, uncaught exceptions, failed requests, HTTP errors), that
 every equation is typeset by MathJax, that every mermaid diagram is drawn, and that every
-interactive Vega-Lite chart redraws its lines when any of its controls changes. A full-page
+interactive Vega-Lite chart redraws as it should for every one of its radio buttons. A full-page
 screenshot of each page goes to ``_build/screenshots/``.
 """
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,6 @@ import pytest
 from playwright.sync_api import (
     Browser,
     ConsoleMessage,
-    Locator,
     Page,
     Request,
     Response,
@@ -29,7 +29,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO / "_build" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
+#: Debian's chromium, which `make test` installs (Playwright cannot download its own here).
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -86,19 +87,21 @@ CHARTS_DRAWN_JS = """() => [...document.querySelectorAll('div.metarl-chart')]
   .every((el) => el.querySelector('svg .mark-line path'))"""
 LINE_PATHS_JS = """(chart) => JSON.stringify(
   [...chart.querySelectorAll('svg .mark-line path')].map((p) => p.getAttribute('d')))"""
-LINES_CHANGED_JS = f"""([chart, before]) => ({LINE_PATHS_JS})(chart) !== before"""
-SET_RANGE_JS = """(el, value) => {
-  el.value = value;
-  el.dispatchEvent(new Event('input', {bubbles: true}));
-}"""
+TWO_NEW_LINES_JS = f"""([chart, first]) => {{
+  const now = ({LINE_PATHS_JS})(chart);
+  const paths = JSON.parse(now);
+  return now !== first && paths.length === 2 && paths.every((d) => d && d.length > 1);
+}}"""
+SAME_LINES_JS = f"""([chart, first]) => ({LINE_PATHS_JS})(chart) === first"""
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for the whole session (Debian's, where it is installed)."""
-    executable = str(CHROMIUM) if CHROMIUM.exists() else None
+    """One headless Chromium for the whole session."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium there")
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
@@ -194,50 +197,26 @@ def _check_mermaid(watch: PageWatch) -> None:
         watch.problems.extend(watch.tab.evaluate(MERMAID_PROBLEMS_JS))
 
 
-def _change_control(bind: Locator) -> str | None:
-    """Set one vega-bind control to another value; say what was done (None: no control)."""
-    radios = bind.locator("input[type=radio]")
-    if radios.count():
-        values = radios.evaluate_all("(els) => els.map((el) => [el.value, el.checked])")
-        other = next((i for i, (_, checked) in enumerate(values) if not checked), None)
-        if other is None:
-            return "no other radio button to click"
-        radios.nth(other).check()
-        return f"radio -> {values[other][0]!r}"
-    select = bind.locator("select")
-    if select.count():
-        current = select.input_value()
-        options = select.locator("option").evaluate_all("(els) => els.map((el) => el.value)")
-        other = next((value for value in options if value != current), None)
-        if other is None:
-            return "no other option to select"
-        select.select_option(other)
-        return f"select {current!r} -> {other!r}"
-    slider = bind.locator("input[type=range]")
-    if slider.count():
-        low, high = (float(slider.get_attribute(end) or "nan") for end in ("min", "max"))
-        current = float(slider.input_value())
-        target = low if current != low else high
-        slider.evaluate(SET_RANGE_JS, str(target))
-        return f"range {current:g} -> {target:g}"
-    checkbox = bind.locator("input[type=checkbox]")
-    if checkbox.count():
-        checkbox.click()
-        return "checkbox toggled"
-    return None
+def _wait_for_charts(watch: PageWatch) -> None:
+    if watch.tab.locator("div.metarl-chart").count():
+        watch.wait("every chart to draw its lines", CHARTS_DRAWN_JS, DRAW_TIMEOUT_MS)
 
 
 def _check_charts(watch: PageWatch) -> None:
-    """Every Vega-Lite chart drawn, with bound controls, and each control redraws the lines."""
-    tab = watch.tab
-    charts = tab.locator("div.metarl-chart")
-    if not charts.count():
-        return
-    watch.wait("every chart to draw its lines", CHARTS_DRAWN_JS, DRAW_TIMEOUT_MS)
+    """Every chart's radio buttons, one at a time, redraw it as they should.
+
+    The book's charts bind one group of radio buttons to each axis of their
+    sweep, the defaults checked. Checking another button must draw two lines
+    (the selected setting and the defaults, so the filter matched a stored
+    curve) that differ from the first drawing; checking the default again must
+    bring the first drawing back.
+    """
+    charts = watch.tab.locator("div.metarl-chart")
     for index in range(charts.count()):
         chart = charts.nth(index)
         label = f"chart {index + 1} ({chart.get_attribute('id') or 'no id'})"
-        if not chart.locator("svg .mark-line path").count():
+        first = chart.evaluate(LINE_PATHS_JS)
+        if first == "[]":
             watch.problems.append(f"{label}: no line drawn (svg .mark-line path)")
             continue
         binds = chart.locator(".vega-bindings .vega-bind")
@@ -245,19 +224,30 @@ def _check_charts(watch: PageWatch) -> None:
             watch.problems.append(f"{label}: no bound control under .vega-bindings")
         for bind_index in range(binds.count()):
             bind = binds.nth(bind_index)
-            names = bind.locator(".vega-bind-name")
-            name = names.first.inner_text() if names.count() else f"control {bind_index + 1}"
-            before = chart.evaluate(LINE_PATHS_JS)
-            done = _change_control(bind)
-            if done is None or done.startswith("no other"):
-                watch.problems.append(f"{label}, {name!r}: {done or 'no input to change'}")
+            name = bind.locator(".vega-bind-name").first.inner_text()
+            radios = bind.locator("input[type=radio]")
+            if radios.count() < 2 or bind.locator("input:not([type=radio]), select").count():
+                watch.problems.append(f"{label}, {name!r}: expected a group of radio buttons")
                 continue
-            watch.wait(
-                f"{label} to redraw its lines after {name!r}: {done}",
-                LINES_CHANGED_JS,
-                REDRAW_TIMEOUT_MS,
-                arg=[chart.element_handle(), before],
-            )
+            checked = radios.evaluate_all("(els) => els.map((el) => el.checked)")
+            default = checked.index(True)
+            for other in (i for i in range(radios.count()) if i != default):
+                value = radios.nth(other).get_attribute("value")
+                radios.nth(other).check()
+                watch.wait(
+                    f"{label} to draw the selected and the default curve after {name!r} = "
+                    f"{value!r}",
+                    TWO_NEW_LINES_JS,
+                    REDRAW_TIMEOUT_MS,
+                    arg=[chart.element_handle(), first],
+                )
+                radios.nth(default).check()
+                watch.wait(
+                    f"{label} to return to its first drawing after {name!r} is reset",
+                    SAME_LINES_JS,
+                    REDRAW_TIMEOUT_MS,
+                    arg=[chart.element_handle(), first],
+                )
 
 
 def _screenshot(tab: Page, page: str) -> None:
@@ -276,6 +266,7 @@ def test_page_works_offline_in_a_browser(
         _open(watch, site_dir, page)
         _check_math(watch)
         _check_mermaid(watch)
+        _wait_for_charts(watch)
         _screenshot(watch.tab, page)
         _check_charts(watch)
     finally:
