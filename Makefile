@@ -3,15 +3,19 @@
 #   make test   the same, then lint, unit tests, nbval over every notebook, the
 #               site in a real browser (offline), its links, and a Colab-like install
 # Python packages go into .venv and the website's scripts into web/node_modules;
-# the browser tests need Debian's chromium, which `make test` installs with apt-get
-# when it is missing (the one step outside the repository; it needs root or sudo).
+# the browser tests need Debian's chromium and a CJK font, which `make test` installs
+# with apt-get when they are missing (the one step outside the repository; it needs
+# root or sudo).
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NODE_STAMP := web/node_modules/.package-lock.json
-CHROMIUM ?= /usr/bin/chromium
+# Debian's chromium for the browser tests, and a CJK font so that the Chinese
+# terms beside the English ones render in its screenshots.
+export CHROMIUM ?= /usr/bin/chromium
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SITE   := _build/html
 NOTEBOOKS := $(sort $(wildcard book/[0-9]*.ipynb))
@@ -42,17 +46,22 @@ $(NODE_STAMP): web/package.json web/package-lock.json
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
-	$(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk
+	$(SUDO) apt-get install -y -qq --no-install-recommends chromium
+
+$(CJK_FONT): | $(CHROMIUM)
+	$(SUDO) apt-get install -y -qq --no-install-recommends fonts-noto-cjk
 
 install: $(STAMP) $(NODE_STAMP)
 
 book: install
 	$(VENV)/bin/jupyter-book build . -W --keep-going
 
-test: lint book $(CHROMIUM)
+# One pytest run: unit tests, nbval over the notebooks, then the built site
+# (browser, links) and the Colab-like install; its temporary files stay in _build/.
+test: lint book $(CHROMIUM) $(CJK_FONT)
 	$(VENV)/bin/pytest tests $(NOTEBOOKS) \
 		--nbval --nbval-current-env --nbval-sanitize-with book/nbval_sanitize.cfg \
-		-p no:cacheprovider
+		-p no:cacheprovider --basetemp=_build/pytest
 
 lint: install
 	$(VENV)/bin/ruff check metarl_lite tests benchmarks scripts web
