@@ -208,7 +208,7 @@ def chart_html(chart: alt.TopLevelMixin, element_id: str) -> str:
     spec = json.dumps(chart.to_dict(), sort_keys=True, separators=(",", ":"))
     spec = spec.replace("</", "<\\/")  # the spec sits inside a <script> element
     return f"""<style>.metarl-chart .vega-bind-radio label {{ margin-right: 0.9em; }}
-.metarl-chart .vega-bind-name {{ display: inline-block; min-width: 11em; }}</style>
+.metarl-chart .vega-bind-name {{ display: inline-block; min-width: 15em; }}</style>
 <div class="metarl-chart" id="{element_id}"></div>
 <script type="application/json" id="{element_id}-spec">{spec}</script>
 <script>
