@@ -2,36 +2,40 @@
 
     python scripts/colab_like.py                      # every chapter
     python scripts/colab_like.py book/02_dqn.ipynb    # some of them
-    python scripts/colab_like.py --keep               # keep the scratch folder, print where
 
-What it does, step by step (``tests/test_colab_install.py`` runs the same steps):
+Everything runs from a clone of HEAD: **uncommitted changes are not seen**, not
+by the wheel and not by the notebooks; commit first. The steps, each a function
+that ``tests/test_colab_install.py`` calls too:
 
-1. Builds the package's wheel from a copy of the working tree (git's tracked and
-   untracked, not ignored, files) and checks what the wheel holds.
-2. Clones the repository at HEAD into the scratch folder: the notebooks' set-up
-   cell clones from there (``METARL_LITE_REPO``). **Uncommitted changes are not
-   seen** by the notebooks; commit first.
-3. Creates a fresh virtual environment with only what Colab already has and what
-   runs a notebook: ``torch`` (the CPU wheel that lies on this machine's disk),
-   ``ipykernel``, ``nbclient`` and ``nbformat``, at the versions of
-   ``requirements.txt``, which is the constraint file of every pip call there
-   (the notebooks' own ``%pip install`` included), so that no other torch comes in.
-4. Copies each notebook, as committed (from the clone), alone into an empty
-   folder and executes it there, in a kernel of the fresh environment's Python:
-   its set-up cell finds no ``metarl_lite``, clones the book and
-   ``%pip install``s it. Then it checks that
-   the kernel was the fresh Python, that ``metarl_lite`` came from that
-   environment's site-packages, installed from the clone, and that the outputs
-   match the committed ones (see :func:`output_differences`).
+1. :func:`clone_head`: clone the repository at HEAD. The notebooks' set-up cell
+   clones the book from this clone (``METARL_LITE_REPO``).
+2. :func:`build_wheel` builds the wheel from that clone; :func:`wheel_problems`
+   proves it holds the package's files and its ``.dist-info``, nothing else.
+3. :func:`make_fresh_python`: a new virtual environment holding only what Colab
+   already has, ``torch`` and ``ipykernel``, at the versions of ``requirements.txt``,
+   the ``PIP_CONSTRAINT`` of every pip call there (the notebooks' ``%pip install``
+   included), and a kernelspec of its Python.
+4. :func:`run_chapter`: copy a chapter, as committed, alone into an empty folder;
+   execute it from this Python with nbclient, in a kernel of the fresh Python
+   started in that folder. Its set-up cell finds no ``metarl_lite``, clones the
+   book and ``%pip install``s it. A probe before the first cell and after the last
+   records the kernel's state.
+5. :func:`run_problems` proves, from the probes, that the kernel was the fresh
+   Python, started in the copy's folder, with nothing of the working tree on
+   ``sys.path`` and no ``metarl_lite``; that ``metarl_lite`` then came from the
+   fresh site-packages, installed from the set-up cell's clone; and, with
+   :func:`output_differences`, that the installed package printed the committed
+   outputs.
 
-Everything is written below one scratch folder in the system's temporary
-directory (and pip's cache). Exit status 1 when any check fails.
+A manual run writes below ``_build/colab_like/`` (cleared at start, kept after it
+to inspect); the test below pytest's ``--basetemp``. Outside that, only pip's cache
+is written. Exit status 1 when any check fails.
 """
 
 from __future__ import annotations
 
 import argparse
-import configparser
+import copy
 import dataclasses
 import importlib.metadata
 import json
@@ -40,95 +44,80 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import venv
 import zipfile
 from pathlib import Path
 from typing import Any
 
+import nbformat
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbval.plugin import coalesce_streams, get_sanitize_patterns
+
 ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = ROOT / "requirements.txt"
-#: What Colab already has (torch) and what runs a notebook; versions from requirements.txt.
-PREINSTALLED = ("torch", "ipykernel", "nbclient", "nbformat")
-#: Name of the fresh environment's kernelspec, installed into that environment only.
+#: What Colab already has, at requirements.txt's versions.
+PREINSTALLED = ("torch", "ipykernel")
+#: The fresh environment's kernelspec, installed into that environment only.
 KERNEL_NAME = "metarl-colab-like"
-#: Folders of the repository that must not end up in the wheel.
-NOT_PACKAGED = ("tests", "book", "scripts", "benchmarks")
+#: ``make test``'s nbval regexes, applied to both outputs before comparing them.
+SANITIZE = get_sanitize_patterns((ROOT / "book" / "nbval_sanitize.cfg").read_text())
 #: Tag of cells whose outputs change from run to run (nbval's convention).
 IGNORE_TAG = "nbval-ignore-output"
-#: Lines dropped before comparing outputs: memory addresses and tqdm rates.
-VOLATILE_LINE = re.compile(r"0x[0-9a-fA-F]+|it/s|s/it")
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-PROBE_MARK = "COLAB_LIKE_PROBE "
-#: Seconds a cell may run (the set-up cell installs the dependencies on first use).
+#: Seconds a cell may run (the set-up cell installs the dependencies).
 CELL_TIMEOUT = 600
 
-# Probes run in the kernel before the first and after the last cell. Each is a
-# function that deletes itself, so the notebook sees no name the probe imported.
-PROBE_START = f"""\
+#: Run before the first cell and after the last; prints the kernel's state as JSON
+#: and deletes itself, so that the notebook sees no new name.
+PROBE = """\
 def _colab_like_probe():
-    import importlib.util, json, os, sys
-    print({PROBE_MARK!r} + json.dumps({{
-        "cwd": os.getcwd(),
-        "prefix": sys.prefix,
-        "executable": sys.executable,
-        "path": sys.path,
-        "metarl_lite_found": importlib.util.find_spec("metarl_lite") is not None,
-    }}))
-_colab_like_probe()
-del _colab_like_probe"""
-
-PROBE_END = f"""\
-def _colab_like_probe():
-    import importlib.metadata, json, os, sys, sysconfig
-    import metarl_lite
-    dist = importlib.metadata.distribution("metarl_lite")
-    print({PROBE_MARK!r} + json.dumps({{
-        "cwd": os.getcwd(),
-        "prefix": sys.prefix,
-        "purelib": sysconfig.get_paths()["purelib"],
-        "path": sys.path,
-        "file": metarl_lite.__file__,
-        "direct_url": json.loads(dist.read_text("direct_url.json") or "{{}}"),
-    }}))
+    import importlib.metadata, importlib.util, json, os, sys, sysconfig
+    spec = importlib.util.find_spec("metarl_lite")
+    try:
+        dist = importlib.metadata.distribution("metarl_lite")
+        url = json.loads(dist.read_text("direct_url.json") or "{}").get("url")
+    except importlib.metadata.PackageNotFoundError:
+        url = None
+    print(json.dumps({
+        "cwd": os.getcwd(), "prefix": sys.prefix, "executable": sys.executable,
+        "path": sys.path, "purelib": sysconfig.get_paths()["purelib"],
+        "file": spec and spec.origin, "installed_from": url,
+    }))
 _colab_like_probe()
 del _colab_like_probe"""
 
 
 class MissingPrerequisiteError(RuntimeError):
-    """A prerequisite of the Colab-like run (git, the local torch wheel) is missing."""
+    """Something the Colab-like run needs is missing (git, a pin in requirements.txt)."""
 
 
 @dataclasses.dataclass(frozen=True)
 class FreshPython:
-    """A fresh virtual environment and the environment variables to run things in it."""
+    """A fresh virtual environment and the environment variables of its processes."""
 
     prefix: Path
-    python: Path
     env: dict[str, str]
     origin: Path  # the clone of HEAD that the set-up cell clones (METARL_LITE_REPO)
 
 
 @dataclasses.dataclass
 class ChapterRun:
-    """What executing one chapter in the fresh environment gave."""
+    """What executing one chapter in a kernel of the fresh Python gave."""
 
-    notebook: Path  # the chapter in the repository
-    committed: Path  # the chapter at HEAD, in the clone: what was run and what it must print
-    copy: Path  # the notebook, alone in its working folder
-    executed: Path | None  # the executed notebook, probes removed (None if it never ran)
+    name: str
+    folder: Path  # where the copy lay alone: the kernel's working folder
+    committed: nbformat.NotebookNode | None  # the notebook at HEAD (None: not committed)
+    executed: nbformat.NotebookNode | None  # the same after the run, probes removed
     seconds: float
     error: str | None  # the failing cell and its error, or why nothing ran
-    start: dict[str, Any]  # the kernel's state before the first cell
+    start: dict[str, Any]  # the probe's state before the first cell
     end: dict[str, Any]  # ... and after the last
 
 
-# ---------------------------------------------------------------- helpers
-
-
 def _run(
-    cmd: list[str | Path], *, env: dict[str, str] | None = None, cwd: Path | None = None
+    cmd: list[Any], *, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run ``cmd``; on failure raise with its output, which says what went wrong."""
     proc = subprocess.run(
@@ -136,7 +125,7 @@ def _run(
     )
     if proc.returncode != 0:
         raise RuntimeError(
-            f"`{' '.join(str(c) for c in cmd)}` exited {proc.returncode}:\n"
+            f"`{' '.join(map(str, cmd))}` exited {proc.returncode}:\n"
             f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
         )
     return proc
@@ -145,20 +134,12 @@ def _run(
 def _git() -> str:
     git = shutil.which("git")
     if git is None:
-        raise MissingPrerequisiteError(
-            "git is missing: the notebooks' set-up cell clones the book with git"
-        )
+        raise MissingPrerequisiteError("git is missing: the set-up cell clones the book with git")
     return git
 
 
-def pins(requirements: Path = REQUIREMENTS) -> dict[str, str]:
-    """``{name: "name==version"}`` for every ``name==version`` line of ``requirements``."""
-    found = {}
-    for line in requirements.read_text().splitlines():
-        spec = line.split("#", 1)[0].strip()
-        if "==" in spec:
-            found[spec.split("==", 1)[0].strip().lower()] = spec
-    return found
+def _inside(path: str | Path, folder: str | Path) -> bool:
+    return Path(path).resolve().is_relative_to(Path(folder).resolve())
 
 
 def chapter_notebooks() -> list[Path]:
@@ -166,85 +147,11 @@ def chapter_notebooks() -> list[Path]:
     return sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
 
 
-# ---------------------------------------------------------------- 1. the wheel
-
-
-def build_wheel(scratch: Path) -> Path:
-    """Build the wheel from a copy of the working tree in ``scratch``; return its path.
-
-    The copy holds git's tracked and untracked (not ignored) files of the top
-    level and of the package, tests, book, scripts and benchmarks folders, so
-    that the build writes nothing into the repository.
-    """
-    source = scratch / "source"
-    listed = _run(
-        [
-            _git(),
-            "ls-files",
-            "-z",
-            "--cached",
-            "--others",
-            "--exclude-standard",
-            "--",
-            ":(glob)*",
-            "metarl_lite",
-            *NOT_PACKAGED,
-        ],
-        cwd=ROOT,
-    ).stdout
-    for name in filter(None, listed.split("\0")):
-        if (ROOT / name).is_file():  # skips files deleted but not yet committed
-            (source / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, source / name)
-    out = scratch / "wheel"
-    pip = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
-    _run([*pip, "-w", out, source])
-    wheels = sorted(out.glob("metarl_lite-*.whl"))
-    if len(wheels) != 1:
-        raise RuntimeError(f"expected one metarl_lite wheel in {out}, found {wheels}")
-    return wheels[0]
-
-
-def wheel_problems(wheel: Path, package: Path = ROOT / "metarl_lite") -> list[str]:
-    """What is wrong with the wheel's contents; empty when nothing is.
-
-    It must hold every ``.py`` module of the source package and ``py.typed``,
-    and nothing but the package and its ``.dist-info`` folder.
-    """
-    names = set(zipfile.ZipFile(wheel).namelist())
-    modules = {
-        f"metarl_lite/{p.relative_to(package).as_posix()}"
-        for p in package.rglob("*.py")
-        if "__pycache__" not in p.parts
-    }
-    packaged = {n for n in names if n.startswith("metarl_lite/") and n.endswith(".py")}
-    problems = [f"module missing from the wheel: {n}" for n in sorted(modules - packaged)]
-    problems += [
-        f"module in the wheel but not in {package}: {n}" for n in sorted(packaged - modules)
-    ]
-    if "metarl_lite/py.typed" not in names:
-        problems.append("metarl_lite/py.typed is missing from the wheel")
-    for name in sorted(names):
-        top = name.split("/", 1)[0]
-        if top in NOT_PACKAGED or any(f"/{d}/" in f"/{name}" for d in NOT_PACKAGED):
-            problems.append(f"the wheel holds {name}, which is not part of the package")
-        elif top != "metarl_lite" and not (
-            top.startswith("metarl_lite-") and top.endswith(".dist-info")
-        ):
-            problems.append(f"unexpected top-level entry in the wheel: {name}")
-        elif "__pycache__" in name or name.endswith(".pyc"):
-            problems.append(f"compiled file in the wheel: {name}")
-    return problems
-
-
-# ---------------------------------------------------------------- 2. the clone
-
-
 def clone_head(scratch: Path) -> Path:
     """Clone the repository at HEAD into ``scratch/origin``; return the clone's path.
 
-    The chapters are run as they are in this clone, and their set-up cell clones
-    from it: they see HEAD only; uncommitted changes of the working tree are not seen.
+    The wheel is built from this clone and the chapters run as they are in it:
+    they see HEAD only, not the working tree's uncommitted changes.
     """
     dest = scratch / "origin"
     _run([_git(), "clone", "--quiet", ROOT, dest])
@@ -255,21 +162,40 @@ def clone_head(scratch: Path) -> Path:
     return dest.resolve()
 
 
-def uncommitted_changes() -> list[str]:
-    """``git status --porcelain`` lines of the repository: what the clone does not have."""
-    out = _run([_git(), "status", "--porcelain"], cwd=ROOT).stdout
-    return out.splitlines()
+def build_wheel(origin: Path, out: Path) -> Path:
+    """Build the package's wheel from the clone ``origin`` into ``out``; return its path."""
+    (out / "tmp").mkdir(parents=True, exist_ok=True)
+    pip = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
+    _run([*pip, "-w", out, origin], env={**os.environ, "TMPDIR": str(out / "tmp")})
+    wheels = sorted(out.glob("metarl_lite-*.whl"))
+    if len(wheels) != 1:
+        raise RuntimeError(f"expected one metarl_lite wheel in {out}, found {wheels}")
+    return wheels[0]
 
 
-# ---------------------------------------------------------------- 3. the fresh Python
+def wheel_problems(wheel: Path, package: Path) -> list[str]:
+    """What is wrong with the wheel; empty when it holds every file of ``package`` (the
+    source package, ``__pycache__`` aside) and its ``.dist-info`` folder, and nothing else."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {
+        f"metarl_lite/{p.relative_to(package).as_posix()}"
+        for p in package.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    info = re.compile(r"metarl_lite-[^/]+\.dist-info/.+")
+    return [f"missing from the wheel: {n}" for n in sorted(expected - names)] + [
+        f"the wheel holds {n}, which is not part of the package"
+        for n in sorted(names - expected)
+        if not info.fullmatch(n)
+    ]
 
 
-def _fresh_env(prefix: Path, scratch: Path, repo_url: str) -> dict[str, str]:
-    """The environment variables of every command in the fresh environment and its kernel.
+def _fresh_env(prefix: Path, scratch: Path, origin: Path) -> dict[str, str]:
+    """The environment variables of the fresh Python's pip and kernels.
 
-    Nothing of the repository or of its ``.venv`` is on any path; Jupyter's,
-    IPython's and matplotlib's own folders are in ``scratch``; pip's cache is the
-    usual one.
+    Nothing of the repository or its ``.venv`` is on any path; temporary files and
+    Jupyter's, IPython's and matplotlib's folders are in ``scratch``; pip's cache is
+    the usual one; ``requirements.txt`` constrains every pip call.
     """
     env = {
         k: v
@@ -277,23 +203,13 @@ def _fresh_env(prefix: Path, scratch: Path, repo_url: str) -> dict[str, str]:
         if not k.startswith(
             ("PYTHON", "JUPYTER", "IPYTHON", "MPL", "VIRTUAL_ENV", "PIP_CONSTRAINT")
         )
-        and k not in {"CONDA_PREFIX", "PYTEST_ADDOPTS", "METARL_LITE_REPO"}
+        and k not in {"CONDA_PREFIX", "PYTEST_ADDOPTS", "METARL_LITE_REPO", "TMPDIR"}
     }
-    path = [p for p in env.get("PATH", os.defpath).split(os.pathsep) if p]
-    path = [p for p in path if not Path(p).resolve().is_relative_to(ROOT)]
-    homes = {
-        name: scratch / name.lower()
-        for name in (
-            "JUPYTER_DATA_DIR",
-            "JUPYTER_CONFIG_DIR",
-            "JUPYTER_RUNTIME_DIR",
-            "IPYTHONDIR",
-            "MPLCONFIGDIR",
-        )
-    }
-    for folder in homes.values():
-        folder.mkdir(parents=True, exist_ok=True)
-    env.update({name: str(folder) for name, folder in homes.items()})
+    path = [p for p in env.get("PATH", os.defpath).split(os.pathsep) if p and not _inside(p, ROOT)]
+    homes = ("JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR")
+    for name in (*homes, "MPLCONFIGDIR", "TMPDIR"):
+        env[name] = str(scratch / name.lower())
+        Path(env[name]).mkdir(parents=True, exist_ok=True)
     env.update(
         PATH=os.pathsep.join([str(prefix / "bin"), *path]),
         VIRTUAL_ENV=str(prefix),
@@ -301,343 +217,198 @@ def _fresh_env(prefix: Path, scratch: Path, repo_url: str) -> dict[str, str]:
         PIP_PROGRESS_BAR="off",
         PIP_NO_INPUT="1",
         PIP_DISABLE_PIP_VERSION_CHECK="1",
-        METARL_LITE_REPO=repo_url,
+        METARL_LITE_REPO=origin.as_uri(),
         PYDEVD_DISABLE_FILE_VALIDATION="1",
     )
     return env
 
 
 def make_fresh_python(scratch: Path, origin: Path) -> FreshPython:
-    """A fresh virtual environment in ``scratch/venv`` with torch, ipykernel, nbclient, nbformat.
+    """A fresh virtual environment in ``scratch/venv`` with torch and ipykernel only.
 
-    Its kernels' set-up cells clone ``origin`` (a clone of HEAD, :func:`clone_head`).
-
-    Its pip is first brought to this Python's pip version (so both share pip's
-    cache); torch must come from a wheel on this machine's disk, else
-    :class:`MissingPrerequisiteError` is raised before anything is downloaded.
+    Its pip is this Python's pip version (one pip, one cache); torch and ipykernel
+    are requirements.txt's pins, from wherever pip finds them (its cache after
+    ``make install``). Its kernels' set-up cell clones ``origin``.
     """
+    text = REQUIREMENTS.read_text()
+    pinned = re.findall(rf"^(?:{'|'.join(PREINSTALLED)})==[^\s#;]+", text, re.MULTILINE)
+    if len(pinned) != len(PREINSTALLED):
+        raise MissingPrerequisiteError(f"{REQUIREMENTS} must pin each of {PREINSTALLED}")
     prefix = scratch / "venv"
-    venv.EnvBuilder(with_pip=True, symlinks=True, clear=True).create(prefix)
+    env = _fresh_env(prefix, scratch, origin)
+    _run([sys.executable, "-m", "venv", "--clear", prefix], env=env)  # its TMPDIR, for ensurepip
     python = prefix / "bin" / "python"
-    env = _fresh_env(prefix, scratch, origin.as_uri())
-    pinned = pins()
-    missing = [name for name in PREINSTALLED if name not in pinned]
-    if missing:
-        raise MissingPrerequisiteError(f"{REQUIREMENTS} pins no version of {', '.join(missing)}")
-    pip = [python, "-m", "pip"]
-    _run([*pip, "install", "--quiet", f"pip=={importlib.metadata.version('pip')}"], env=env)
-    report = _run(
-        [*pip, "install", "--quiet", "--dry-run", "--no-deps", "--report", "-", pinned["torch"]],
-        env=env,
-    ).stdout
-    urls = [item["download_info"]["url"] for item in json.loads(report)["install"]]
-    if not urls or not all(url.startswith("file://") for url in urls):
-        raise MissingPrerequisiteError(
-            f"no {pinned['torch']} wheel on this machine's disk (pip would fetch {urls}); "
-            "refusing to download torch: put the CPU wheel in pip's find-links folder"
-        )
-    _run([*pip, "install", "--quiet", *(pinned[name] for name in PREINSTALLED)], env=env)
+    pip = [python, "-m", "pip", "install", "--quiet"]
+    _run([*pip, f"pip=={importlib.metadata.version('pip')}"], env=env)
+    _run([*pip, "--no-compile", *pinned], env=env)  # the .pyc files: on first import
     _run(
-        [python, "-m", "ipykernel", "install", "--prefix", prefix, "--name", KERNEL_NAME],
-        env=env,
+        [python, "-m", "ipykernel", "install", "--prefix", prefix, "--name", KERNEL_NAME], env=env
     )
-    return FreshPython(prefix=prefix, python=python, env=env, origin=origin)
-
-
-# ---------------------------------------------------------------- 4. the chapters
+    return FreshPython(prefix=prefix, env=env, origin=origin)
 
 
 def run_chapter(fresh: FreshPython, notebook: Path, scratch: Path) -> ChapterRun:
-    """Execute ``notebook`` as Colab would: alone in ``scratch/work``, in a fresh kernel.
+    """Execute ``notebook`` as committed, alone in ``scratch/work``, in a new fresh kernel.
 
-    The notebook is taken as committed (from the clone of HEAD), as Colab opens
-    it from the repository. ``metarl_lite`` is uninstalled first, so that every
-    chapter's set-up cell clones and installs it, as in a new Colab runtime.
+    ``metarl_lite`` is uninstalled first, so that every chapter's set-up cell
+    clones and installs it, as in a new Colab runtime.
     """
-    work, out = scratch / "work", scratch / "out"
-    work.mkdir(parents=True)
-    out.mkdir(parents=True)
-    committed = fresh.origin / notebook.resolve().relative_to(ROOT)
-    copy = work / notebook.name
-    if not committed.is_file():
-        return ChapterRun(
-            notebook, committed, copy, None, 0.0, "not committed: not in HEAD", {}, {}
-        )
-    shutil.copyfile(committed, copy)
-    _run(
-        [fresh.python, "-m", "pip", "uninstall", "--quiet", "--yes", "metarl_lite"], env=fresh.env
+    folder = scratch / "work"
+    folder.mkdir(parents=True)
+    committed_file = fresh.origin / notebook.resolve().relative_to(ROOT)
+    if not committed_file.is_file():
+        return ChapterRun(notebook.name, folder, None, None, 0.0, "not in HEAD: commit it", {}, {})
+    shutil.copyfile(committed_file, folder / notebook.name)
+    committed = nbformat.read(folder / notebook.name, as_version=4)
+    uninstall = [fresh.prefix / "bin" / "python", "-m", "pip", "uninstall", "-q", "-y"]
+    _run([*uninstall, "metarl_lite"], env=fresh.env)
+
+    nb = copy.deepcopy(committed)
+    probe = nbformat.v4.new_code_cell(PROBE)
+    nb.cells = [probe, *nb.cells, copy.deepcopy(probe)]
+    kernels = KernelSpecManager(kernel_dirs=[str(fresh.prefix / "share" / "jupyter" / "kernels")])
+    km = AsyncKernelManager(
+        kernel_name=KERNEL_NAME,
+        kernel_spec_manager=kernels,
+        connection_file=str(scratch / "kernel.json"),
     )
-    # -I: the runner's own folder (scripts/) is not put on its sys.path.
-    cmd = [fresh.python, "-I", Path(__file__).resolve(), "--execute", copy, out]
-    proc = subprocess.run(
-        [str(c) for c in cmd], env=fresh.env, cwd=out, capture_output=True, text=True, check=False
-    )
-    report_file = out / "report.json"
-    if not report_file.exists():
-        failure = f"the runner failed:\n{proc.stdout}\n{proc.stderr}"
-        return ChapterRun(notebook, committed, copy, None, 0.0, failure, {}, {})
-    report = json.loads(report_file.read_text())
-    executed = out / notebook.name
-    return ChapterRun(
-        notebook=notebook,
-        committed=committed,
-        copy=copy,
-        executed=executed if executed.exists() else None,
-        seconds=report["seconds"],
-        error=report["error"],
-        start=report["start"],
-        end=report["end"],
-    )
-
-
-def _probe_result(cell: Any) -> dict[str, Any]:
-    for output in cell.get("outputs", []):
-        for line in output.get("text", "").splitlines():
-            if line.startswith(PROBE_MARK):
-                return json.loads(line[len(PROBE_MARK) :])
-    return {}
-
-
-def execute_in_kernel(copy: Path, out: Path) -> None:
-    """Execute ``copy`` in kernel :data:`KERNEL_NAME` with its folder as the working folder.
-
-    Runs inside the fresh environment (``python -I colab_like.py --execute``).
-    Writes ``out/report.json`` (the probes, the time, the failing cell) and the
-    executed notebook, probes removed, as ``out/<name>``.
-    """
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
-
-    nb = nbformat.read(copy, as_version=4)
-    n = len(nb.cells)
-    nb.cells = [
-        nbformat.v4.new_code_cell(PROBE_START),
-        *nb.cells,
-        nbformat.v4.new_code_cell(PROBE_END),
-    ]
-    current = {"index": -1}
-
-    def on_cell_start(cell: Any, cell_index: int) -> None:
-        current["index"] = cell_index
-
+    started: list[int] = []
     client = NotebookClient(
         nb,
+        km=km,
         timeout=CELL_TIMEOUT,
-        kernel_name=KERNEL_NAME,
-        resources={"metadata": {"path": str(copy.parent)}},
-        on_cell_start=on_cell_start,
+        on_cell_start=lambda cell, cell_index: started.append(cell_index),
     )
-    error = None
-    start = time.perf_counter()
+    error, t0 = None, time.perf_counter()
     try:
-        client.execute()
-    except CellExecutionError as err:
-        error = _describe(nb, current["index"], n, f"{err.ename}: {err.evalue}\n{err.traceback}")
-    except Exception as err:  # a time-out, a dead kernel: name the cell all the same
-        error = _describe(nb, current["index"], n, f"{type(err).__name__}: {err}")
-    seconds = time.perf_counter() - start
-    report = {
-        "seconds": seconds,
-        "error": error,
-        "start": _probe_result(nb.cells[0]),
-        "end": _probe_result(nb.cells[-1]),
-    }
+        client.execute(cleanup_kc=True, env=fresh.env, cwd=str(folder))
+    except Exception as err:  # a cell's error, a time-out, a dead kernel
+        cells = ["the start probe", *(f"cell {i}" for i in range(len(committed.cells)))]
+        cell = [*cells, "the end probe"][started[-1]] if started else "the kernel's start"
+        error = f"{cell} failed: {type(err).__name__}\n{ANSI.sub('', str(err))}"
+    seconds = time.perf_counter() - t0
+
+    def state(cell: Any) -> dict[str, Any]:
+        text = "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout")
+        return json.loads(text) if text else {}
+
+    start, end = state(nb.cells[0]), state(nb.cells[-1])
     nb.cells = nb.cells[1:-1]
-    nbformat.write(nb, out / copy.name)
-    (out / "report.json").write_text(json.dumps(report, indent=1))
+    nbformat.write(nb, scratch / f"executed_{notebook.name}")
+    return ChapterRun(notebook.name, folder, committed, nb, seconds, error, start, end)
 
 
-def _describe(nb: Any, index: int, n: int, error: str) -> str:
-    """The failing cell (its index in the chapter and its source) and the error.
-
-    nbclient's error message holds what the cell printed, which matters for the
-    set-up cell: a failed clone or pip install only prints, and the error is
-    the ``import`` after it.
-    """
-    error = ANSI.sub("", error).replace("\r\n", "\n")
-    if index == 0:
-        return f"the start probe failed: {error}"
-    if index == n + 1:
-        return f"the end probe (metarl_lite's origin) failed: {error}"
-    if index < 0:
-        return f"before any cell ran: {error}"
-    source = nb.cells[index].source
-    # The message repeats the source between two lines of dashes: keep what follows.
-    error = error.split(f"------------------\n{source}\n------------------\n", 1)[-1]
-    return f"cell {index - 1} raised\n--- source ---\n{source}\n--- error ---\n{error.strip()}"
-
-
-# ---------------------------------------------------------------- 5. the checks
-
-
-def _sanitizers(config: Path = ROOT / "book" / "nbval_sanitize.cfg") -> list[tuple[str, str]]:
-    """The ``regex``/``replace`` pairs of nbval's sanitize file, which ``make test`` uses."""
-    parser = configparser.ConfigParser()
-    parser.read(config)
-    return [(parser[s]["regex"], parser[s]["replace"]) for s in parser.sections()]
-
-
-def _text_outputs(cell: Any, sanitizers: list[tuple[str, str]]) -> list[str]:
-    """A code cell's plain-text outputs, normalised for comparison.
-
-    Streams are joined per stream (how a run splits them varies); results and
-    displays give their ``text/plain``; errors their name and value. Lines with
-    memory addresses or tqdm rates are dropped, nbval's sanitize regexes applied.
-    """
-    streams: dict[str, str] = {}
-    shown = []
-    for output in cell.get("outputs", []):
-        kind = output["output_type"]
-        if kind == "stream":
-            streams[output["name"]] = streams.get(output["name"], "") + output["text"]
-        elif kind in ("execute_result", "display_data") and "text/plain" in output["data"]:
-            shown.append(f"[{kind}] {output['data']['text/plain']}")
-        elif kind == "error":
-            shown.append(f"[error] {output['ename']}: {output['evalue']}")
-    texts = [f"[{name}] {text}" for name, text in sorted(streams.items())] + shown
-    result = []
-    for text in texts:
-        for regex, replace in sanitizers:
+def _comparable(outputs: list[Any]) -> list[str]:
+    """A cell's outputs as text to compare: streams merged by name with ``\\r`` applied
+    (nbval's own function), ``text/plain`` of results and displays, errors' name and
+    value, each sanitized with ``make test``'s nbval regexes."""
+    texts = []
+    for out in coalesce_streams(copy.deepcopy(outputs)):
+        if out.output_type == "stream":
+            text = f"[{out.name}] {out.text}"
+        elif out.output_type == "error":
+            text = f"[error] {out.ename}: {out.evalue}"
+        else:
+            text = f"[{out.output_type}] {out.get('data', {}).get('text/plain', '')}"
+        for regex, replace in SANITIZE:
             text = re.sub(regex, replace, text)
-        lines = [ln.rstrip() for ln in text.splitlines() if not VOLATILE_LINE.search(ln)]
-        result.append("\n".join(lines).rstrip())
-    return result
+        texts.append(text)
+    return texts
 
 
-def output_differences(committed: Path, executed: Path) -> list[str]:
-    """Cells whose plain-text outputs differ between ``committed`` and ``executed``.
+def output_differences(
+    committed: nbformat.NotebookNode, executed: nbformat.NotebookNode
+) -> list[str]:
+    """Code cells whose outputs (see :func:`_comparable`) differ from the committed ones.
 
-    Every code cell is compared but the set-up cell (its output is the clone's
-    and pip's chatter) and cells tagged ``nbval-ignore-output``; rich outputs
-    (images, widgets) are compared through their ``text/plain`` only.
+    The set-up cell (the first code cell: its output is git's and pip's chatter) and
+    cells tagged ``nbval-ignore-output`` are not compared; images only through their
+    ``text/plain``.
     """
-    import nbformat
-
-    old = nbformat.read(committed, as_version=4).cells
-    new = nbformat.read(executed, as_version=4).cells
-    if [c.source for c in old] != [c.source for c in new]:
-        return [f"{executed.name}: its cells are not the committed ones"]
-    sanitizers = _sanitizers()
-    code = [i for i, c in enumerate(old) if c.cell_type == "code"]
+    code = [i for i, c in enumerate(committed.cells) if c.cell_type == "code"]
     problems = []
     for i in code[1:]:
-        if IGNORE_TAG in old[i].metadata.get("tags", []):
-            continue
-        want, got = _text_outputs(old[i], sanitizers), _text_outputs(new[i], sanitizers)
-        if want != got:
+        old, new = committed.cells[i], executed.cells[i]
+        want, got = _comparable(old.outputs), _comparable(new.outputs)
+        if IGNORE_TAG not in old.metadata.get("tags", []) and want != got:
             problems.append(
-                f"{committed.name}, cell {i}: outputs differ from the committed ones\n"
-                f"--- source ---\n{old[i].source}\n--- committed ---\n"
-                + "\n".join(want)
-                + "\n--- Colab-like run ---\n"
-                + "\n".join(got)
+                f"cell {i}: outputs differ from the committed ones\n--- source ---\n"
+                f"{old.source}\n--- committed ---\n{''.join(want)}\n--- Colab-like run ---\n"
+                + "".join(got)
             )
     return problems
 
 
-def _inside(path: str, folder: Path) -> bool:
-    return Path(path).resolve().is_relative_to(folder.resolve())
-
-
 def run_problems(fresh: FreshPython, run: ChapterRun) -> list[str]:
-    """Everything wrong with a chapter's Colab-like run; empty when it went as in Colab."""
-    name = run.notebook.name
+    """Everything wrong with a chapter's run (see the module's step 5); empty if nothing."""
     if run.error is not None:
-        return [f"{name}: {run.error}"]
+        return [f"{run.name}: {run.error}"]
     start, end = run.start, run.end
     if not start or not end:
-        return [f"{name}: a probe printed nothing (start: {start}, end: {end})"]
+        return [f"{run.name}: a probe printed nothing (start: {start}, end: {end})"]
+    clone = run.folder / "metarl-lite-book"
     problems = []
-    # The venv's python is a link to the base interpreter: compare folders, not targets.
-    kernel_bin = Path(start["executable"]).parent.resolve()
-    if (
-        Path(start["prefix"]).resolve() != fresh.prefix.resolve()
-        or kernel_bin != (fresh.prefix / "bin").resolve()
-    ):
-        problems.append(
-            f"{name}: the kernel was {start['executable']} (sys.prefix {start['prefix']}), "
-            f"not the fresh environment's {fresh.python}"
-        )
-    if Path(start["cwd"]).resolve() != run.copy.parent.resolve():
-        problems.append(f"{name}: the kernel started in {start['cwd']}, not in {run.copy.parent}")
-    if start["metarl_lite_found"]:
-        problems.append(f"{name}: metarl_lite was importable before the set-up cell ran")
     for probe in (start, end):
-        cwd = Path(probe["cwd"])
-        leaks = [p for p in probe["path"] if _inside(str(cwd / p), ROOT)]
+        # The venv's python links to the base interpreter: compare folders, not targets.
+        if not (
+            Path(probe["prefix"]).resolve() == fresh.prefix.resolve()
+            and Path(probe["executable"]).parent.resolve() == (fresh.prefix / "bin").resolve()
+        ):
+            problems.append(f"the kernel was {probe['executable']} (prefix {probe['prefix']})")
+        # Under pytest's --basetemp the fresh Python and the copy lie inside ROOT too.
+        leaks = [
+            p
+            for p in (Path(probe["cwd"], q) for q in probe["path"])
+            if _inside(p, ROOT) and not (_inside(p, fresh.prefix) or _inside(p, run.folder))
+        ]
         if leaks:
-            problems.append(f"{name}: the kernel's sys.path holds the repository: {leaks}")
-    clone = run.copy.parent / "metarl-lite-book"
-    if not _inside(end["file"], Path(end["purelib"])) or not _inside(end["purelib"], fresh.prefix):
+            problems.append(f"the kernel's sys.path holds the repository: {leaks}")
+    if Path(start["cwd"]).resolve() != run.folder.resolve():
+        problems.append(f"the kernel started in {start['cwd']}, not in {run.folder}")
+    if start["file"] is not None:
+        problems.append(f"metarl_lite was importable before the set-up cell: {start['file']}")
+    purelib = end["purelib"]
+    if not (end["file"] and _inside(end["file"], purelib) and _inside(purelib, fresh.prefix)):
         problems.append(
-            f"{name}: metarl_lite was imported from {end['file']}, "
-            f"not from the fresh site-packages {end['purelib']}"
+            f"metarl_lite was imported from {end['file']}, not the fresh site-packages"
         )
-    installed_from = end["direct_url"].get("url", "")
-    if installed_from.rstrip("/") != clone.resolve().as_uri():
-        problems.append(
-            f"{name}: metarl_lite was installed from {installed_from or '(unknown)'}, "
-            f"not from the set-up cell's clone {clone}"
-        )
+    if (end["installed_from"] or "").rstrip("/") != clone.resolve().as_uri():
+        problems.append(f"metarl_lite was installed from {end['installed_from']}, not {clone}")
     if Path(end["cwd"]).resolve() != (clone / "book").resolve():
-        problems.append(f"{name}: the notebook ended in {end['cwd']}, not in the clone's book/")
-    if run.executed is None:
-        problems.append(f"{name}: no executed notebook was written")
-    else:
-        problems += output_differences(run.committed, run.executed)
-    return problems
-
-
-# ---------------------------------------------------------------- command line
+        problems.append(f"the notebook ended in {end['cwd']}, not in the clone's book/")
+    problems += output_differences(run.committed, run.executed)
+    return [f"{run.name}: {p}" for p in problems]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapter")
-    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
-    parser.add_argument(
-        "--execute", nargs=2, type=Path, metavar=("COPY", "OUT"), help=argparse.SUPPRESS
-    )
-    args = parser.parse_args(argv)
-    if args.execute:  # inside the fresh environment
-        execute_in_kernel(*args.execute)
-        return 0
-    notebooks = [p.resolve() for p in args.notebooks] or chapter_notebooks()
-    scratch = Path(tempfile.mkdtemp(prefix="metarl-colab-like-"))
-    try:
-        return _main(notebooks, scratch)
-    finally:
-        if args.keep:
-            print(f"scratch folder kept: {scratch}")
-        else:
-            shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _main(notebooks: list[Path], scratch: Path) -> int:
+    notebooks = [p.resolve() for p in parser.parse_args(argv).notebooks] or chapter_notebooks()
+    scratch = ROOT / "_build" / "colab_like"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
     t0 = time.perf_counter()
-    wheel = build_wheel(scratch / "build")
-    problems = wheel_problems(wheel)
-    print(f"wheel {wheel.name}: {'ok' if not problems else 'PROBLEMS'}")
-    for problem in problems:
-        print(f"  {problem}")
-    changes = uncommitted_changes()
-    if changes:
-        print(f"note: {len(changes)} uncommitted change(s); the notebooks see HEAD only")
-    fresh = make_fresh_python(scratch, clone_head(scratch))
+    try:
+        changes = _run([_git(), "status", "--porcelain"], cwd=ROOT).stdout.splitlines()
+        if changes:
+            print(f"note: {len(changes)} uncommitted change(s), not seen: this runs HEAD")
+        origin = clone_head(scratch)
+        problems = wheel_problems(build_wheel(origin, scratch / "wheel"), origin / "metarl_lite")
+        fresh = make_fresh_python(scratch, origin)
+    except MissingPrerequisiteError as err:
+        print(err, file=sys.stderr)
+        return 1
+    print(f"wheel: {'ok' if not problems else 'PROBLEMS'}", *problems, sep="\n  ")
     print(f"fresh environment ready in {time.perf_counter() - t0:.0f} s: {fresh.prefix}")
-    failed = bool(problems)
     for notebook in notebooks:
         run = run_chapter(fresh, notebook, scratch / notebook.stem)
         found = run_problems(fresh, run)
-        failed |= bool(found)
-        print(
-            f"{notebook.name}: {run.seconds:.1f} s, {'ok' if not found else 'FAILED'}", flush=True
-        )
-        for problem in found:
-            print(problem, file=sys.stderr)
-    print(f"total {time.perf_counter() - t0:.0f} s")
-    return 1 if failed else 0
+        problems += found
+        print(f"{notebook.name}: {run.seconds:.1f} s, {'FAILED' if found else 'ok'}", flush=True)
+        if found:
+            print(*found, sep="\n\n", file=sys.stderr)
+    print(f"total {time.perf_counter() - t0:.0f} s; everything is in {scratch}")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

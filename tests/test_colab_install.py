@@ -1,27 +1,16 @@
 """What a Colab reader gets: the wheel, and every chapter run from a clone in a fresh Python.
 
-The steps are those of ``scripts/colab_like.py`` (which a maintainer can run
-by hand): build the wheel and check its contents; clone the repository at HEAD;
-create a fresh virtual environment holding only torch (the CPU wheel on this
-machine's disk), ipykernel, nbclient and nbformat, at the versions of
-``requirements.txt``, which is ``PIP_CONSTRAINT`` for every pip call there,
-the notebooks' ``%pip install`` included; then execute each chapter alone in an
+The steps are those of ``scripts/colab_like.py`` (its docstring says what each
+proves): clone the repository at HEAD; build the wheel from the clone and check
+its contents; create a fresh virtual environment holding only torch and
+ipykernel at requirements.txt's versions; execute each chapter alone in an
 empty folder, in a kernel of that Python, so that its set-up cell clones the
-book (from the clone, through ``METARL_LITE_REPO``) and installs it.
+book and installs it; check the kernel, where ``metarl_lite`` came from, and
+that every compared cell printed the committed output.
 
-The chapters run as committed, and install the package as committed: they
-see the repository's HEAD; **uncommitted changes are not seen** (commit first
-to test them). The wheel, though, is built from the working tree.
-
-Each chapter's run must raise nowhere; its kernel must be the fresh Python,
-started in the copy's folder, without ``metarl_lite`` and with nothing of the
-repository on ``sys.path``; ``metarl_lite`` must come from the fresh
-site-packages, installed from the set-up cell's clone; and every code cell
-but the set-up cell and those tagged ``nbval-ignore-output`` must print the
-committed plain text (streams and ``text/plain``; lines with ``0x`` addresses
-or tqdm rates dropped, ``book/nbval_sanitize.cfg`` applied).
-
-It takes about two minutes on two cores: 40-50 s to build the environment, 15-30 s a chapter.
+Everything runs from HEAD: **uncommitted changes are not seen** (commit first to
+test them). Temporary files go below pytest's ``--basetemp`` (``make test``:
+``_build/pytest``), and pip's cache. About 100 s on two cores.
 """
 
 from __future__ import annotations
@@ -33,6 +22,7 @@ import zipfile
 from pathlib import Path
 from types import ModuleType
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,50 +42,49 @@ colab_like = _load_script("colab_like")
 CHAPTERS = colab_like.chapter_notebooks()
 
 
-def _require_git() -> None:
-    if shutil.which("git") is None:
-        pytest.fail("git is missing: the set-up cell clones the book with it", pytrace=False)
-
-
 def test_there_are_chapters() -> None:
     assert len(CHAPTERS) >= 3, CHAPTERS
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The package's wheel, built from a copy of the working tree."""
-    _require_git()
-    return colab_like.build_wheel(tmp_path_factory.mktemp("wheel"))
+def origin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clone of HEAD: the wheel's source, and what the set-up cells clone."""
+    try:
+        return colab_like.clone_head(tmp_path_factory.mktemp("colab"))
+    except colab_like.MissingPrerequisiteError as err:
+        pytest.fail(str(err), pytrace=False)
 
 
-def test_wheel_holds_the_package_and_nothing_else(wheel: Path) -> None:
-    problems = colab_like.wheel_problems(wheel)
+@pytest.fixture(scope="module")
+def wheel(origin: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return colab_like.build_wheel(origin, tmp_path_factory.mktemp("wheel"))
+
+
+def test_wheel_holds_the_package_and_nothing_else(wheel: Path, origin: Path) -> None:
+    problems = colab_like.wheel_problems(wheel, origin / "metarl_lite")
     assert not problems, "\n".join(problems)
 
 
-def test_wheel_check_names_what_is_wrong(wheel: Path, tmp_path: Path) -> None:
+def test_wheel_check_names_what_is_wrong(wheel: Path, origin: Path, tmp_path: Path) -> None:
     """The check itself: a module the wheel lacks and a test file it holds are both named."""
     package = tmp_path / "metarl_lite"
-    shutil.copytree(ROOT / "metarl_lite", package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(origin / "metarl_lite", package)
     (package / "new_module.py").write_text("")
     bad = tmp_path / wheel.name
     shutil.copyfile(wheel, bad)
     with zipfile.ZipFile(bad, "a") as zf:
         zf.writestr("tests/test_envs.py", "")
     assert colab_like.wheel_problems(bad, package) == [
-        "module missing from the wheel: metarl_lite/new_module.py",
+        "missing from the wheel: metarl_lite/new_module.py",
         "the wheel holds tests/test_envs.py, which is not part of the package",
     ]
 
 
 @pytest.fixture(scope="module")
-def fresh(tmp_path_factory: pytest.TempPathFactory) -> colab_like.FreshPython:
-    """A fresh Python with torch, ipykernel, nbclient and nbformat, and a clone of HEAD."""
-    _require_git()
-    scratch = tmp_path_factory.mktemp("colab")
-    origin = colab_like.clone_head(scratch)
+def fresh(origin: Path) -> colab_like.FreshPython:
+    """A fresh Python with torch and ipykernel, whose set-up cells clone ``origin``."""
     try:
-        return colab_like.make_fresh_python(scratch, origin)
+        return colab_like.make_fresh_python(origin.parent, origin)
     except colab_like.MissingPrerequisiteError as err:
         pytest.fail(str(err), pytrace=False)
 
@@ -113,42 +102,61 @@ def test_run_check_names_a_foreign_kernel_and_package(tmp_path: Path) -> None:
     """The checks of a run, on made-up probes: a good run passes, a leaky one is named."""
     prefix, work = tmp_path / "venv", tmp_path / "work"
     clone, purelib = work / "metarl-lite-book", prefix / "lib" / "site-packages"
-    fresh = colab_like.FreshPython(prefix, prefix / "bin" / "python", {}, tmp_path / "origin")
-    chapter = CHAPTERS[0]
+    fresh = colab_like.FreshPython(prefix, {}, tmp_path / "origin")
+    nb = nbformat.read(CHAPTERS[0], as_version=4)
     start = {
         "cwd": str(work),
         "prefix": str(prefix),
         "executable": str(prefix / "bin" / "python"),
         "path": ["", str(purelib)],
-        "metarl_lite_found": False,
+        "purelib": str(purelib),
+        "file": None,
+        "installed_from": None,
     }
     end = {
+        **start,
         "cwd": str(clone / "book"),
-        "prefix": str(prefix),
-        "purelib": str(purelib),
-        "path": ["", str(purelib)],
         "file": str(purelib / "metarl_lite" / "__init__.py"),
-        "direct_url": {"url": clone.as_uri()},
+        "installed_from": clone.as_uri(),
     }
-    good = colab_like.ChapterRun(
-        chapter, chapter, work / chapter.name, chapter, 1.0, None, start, end
-    )
+    good = colab_like.ChapterRun("ch.ipynb", work, nb, nb, 1.0, None, start, end)
     assert colab_like.run_problems(fresh, good) == []
     leaky = colab_like.ChapterRun(
-        chapter,
-        chapter,
-        work / chapter.name,
-        chapter,
+        "ch.ipynb",
+        work,
+        nb,
+        nb,
         1.0,
         None,
-        {**start, "executable": sys.executable, "prefix": sys.prefix, "metarl_lite_found": True},
+        {**start, "executable": sys.executable, "prefix": sys.prefix, "file": "x.py"},
         {**end, "path": [str(ROOT), str(purelib)], "file": str(ROOT / "metarl_lite" / "x.py")},
     )
     problems = "\n".join(colab_like.run_problems(fresh, leaky))
     for expected in (
         "the kernel was",
-        "importable before the set-up cell ran",
+        "importable before the set-up cell",
         "sys.path holds the repository",
         "metarl_lite was imported from",
     ):
         assert expected in problems
+
+
+def test_output_check_names_a_changed_number() -> None:
+    """Only a changed number is named: not an address, nor the set-up or an ignored cell."""
+
+    def notebook(setup: str, number: str, address: str, ignored: str) -> nbformat.NotebookNode:
+        def cell(text: str, tags: tuple[str, ...] = ()) -> nbformat.NotebookNode:
+            out = nbformat.v4.new_output("stream", name="stdout", text=text)
+            return nbformat.v4.new_code_cell("", outputs=[out], metadata={"tags": list(tags)})
+
+        cells = [
+            cell(setup),
+            cell(f"mean {number} at {address}\n"),
+            cell(ignored, ("nbval-ignore-output",)),
+        ]
+        return nbformat.v4.new_notebook(cells=cells)
+
+    committed = notebook("", "1.5", "0x7f00", "1")
+    assert colab_like.output_differences(committed, notebook("cloning", "1.5", "0xab", "2")) == []
+    (problem,) = colab_like.output_differences(committed, notebook("", "1.6", "0x7f00", "1"))
+    assert problem.startswith("cell 1: outputs differ") and "mean 1.6" in problem
