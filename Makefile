@@ -59,7 +59,8 @@ book: install
 # One pytest run: unit tests, nbval over the notebooks, then the built site
 # (browser, links) and the Colab-like install; its temporary files stay in _build/.
 test: lint book $(CHROMIUM) $(CJK_FONT)
-	$(VENV)/bin/pytest tests $(NOTEBOOKS) \
+	mkdir -p _build/tmp
+	TMPDIR=$(CURDIR)/_build/tmp $(VENV)/bin/pytest tests $(NOTEBOOKS) \
 		--nbval --nbval-current-env --nbval-sanitize-with book/nbval_sanitize.cfg \
 		-p no:cacheprovider --basetemp=_build/pytest
 
