@@ -14,6 +14,8 @@ reader would wait for without the stored sweep. The target is a redraw under
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import random
 import statistics
 import time
@@ -75,7 +77,9 @@ def main() -> None:
     )
     print("|---|---:|---:|---:|---:|:---:|---:|---:|")
     for name in sorted(sweeps.REGISTRY):
-        r = measure(name, args.changes, rng)
+        # Outside a kernel the explorer's Output widget prints its clear-screen codes.
+        with contextlib.redirect_stdout(io.StringIO()):
+            r = measure(name, args.changes, rng)
         points = len(sweeps.get_spec(name).points())
         ok = "yes" if r["max"] < TARGET_SECONDS else "no"
         print(
