@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from install_cell import chapter_notebooks  # beside this script
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
@@ -140,11 +141,6 @@ def _git() -> str:
 
 def _inside(path: str | Path, folder: str | Path) -> bool:
     return Path(path).resolve().is_relative_to(Path(folder).resolve())
-
-
-def chapter_notebooks() -> list[Path]:
-    """Every chapter notebook, ``book/NN_name.ipynb``, in order."""
-    return sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
 
 
 def clone_head(scratch: Path) -> Path:

@@ -15,30 +15,18 @@ test them). Temporary files go below pytest's ``--basetemp`` (``make test``:
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import sys
 import zipfile
 from pathlib import Path
-from types import ModuleType
 
+import colab_like
 import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load_script(name: str) -> ModuleType:
-    """Import ``scripts/{name}.py`` by path (``scripts/`` is no package)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-colab_like = _load_script("colab_like")
 CHAPTERS = colab_like.chapter_notebooks()
 
 

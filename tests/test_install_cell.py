@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
+import install_cell
 import nbformat
 import pytest
 import yaml
@@ -14,17 +12,6 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load_script(name: str) -> ModuleType:
-    """Import ``scripts/{name}.py`` by path (``scripts/`` is no package)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-install_cell = _load_script("install_cell")
 CHAPTERS = sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
 
 
