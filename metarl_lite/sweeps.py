@@ -41,6 +41,12 @@ BOOK_DATA_DIR = Path(__file__).resolve().parents[1] / "book" / "data"
 DATA_DIR = BOOK_DATA_DIR / "sweeps"
 
 
+def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Every point of ``grid`` (axis -> values), the last axis varying fastest."""
+    axes = list(grid)
+    return [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*grid.values())]
+
+
 @dataclasses.dataclass(frozen=True)
 class SweepSpec:
     """What to sweep and how to compute one point of the grid.
@@ -88,10 +94,7 @@ class SweepSpec:
 
     def points(self) -> list[dict[str, Any]]:
         """Every grid point, in a fixed order (the last axis varies fastest)."""
-        axes = list(self.grid)
-        return [
-            dict(zip(axes, combo, strict=True)) for combo in itertools.product(*self.grid.values())
-        ]
+        return grid_points(self.grid)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +111,10 @@ class Sweep:
     reference: float | None
     x: list[float]
     curves: dict[str, list[list[float]]]
+
+    def points(self) -> list[dict[str, Any]]:
+        """Every grid point, in the order of :meth:`SweepSpec.points`."""
+        return grid_points(self.grid)
 
     def curves_at(self, params: Params) -> np.ndarray:
         """Curves at one grid point: array of shape ``(n_seeds, len(x))``."""

@@ -112,14 +112,12 @@ def sweep_chart(
         The chart; ``chart.to_dict()`` is its Vega-Lite specification.
     """
     labels = labels or {}
-    axes = list(sweep.grid)
     rows = []
-    for combo in itertools.product(*sweep.grid.values()):
-        point = dict(zip(axes, combo, strict=True))
+    for point in sweep.points():
         mean, low, high = mean_and_band(sweep.curves_at(point))
         rows.append(
             {
-                **{f"a{i}": value for i, value in enumerate(combo)},
+                **{f"a{i}": value for i, value in enumerate(point.values())},
                 "is_default": point == sweep.defaults,
                 "x": list(sweep.x),
                 "mean": _rounded(mean),
@@ -135,7 +133,7 @@ def sweep_chart(
         )
         for i, (axis, values) in enumerate(sweep.grid.items())
     ]
-    selected = " && ".join(f"datum.a{i} === p{i}" for i in range(len(axes)))
+    selected = " && ".join(f"datum.a{i} === p{i}" for i in range(len(sweep.grid)))
     curves = (
         alt.Chart(alt.Data(values=rows))
         .transform_filter(f"datum.is_default || ({selected})")
