@@ -76,7 +76,8 @@ def _pinned_versions() -> dict[str, str]:
 
 def check_installed(_app: Sphinx) -> None:
     """Fail early, naming the fix, when a pinned package is missing or has another version."""
-    for package, pinned in _pinned_versions().items():
+    pins = _pinned_versions()
+    for package, pinned in pins.items():
         manifest = NODE_MODULES / package / "package.json"
         if not manifest.is_file():
             raise ExtensionError(
@@ -88,7 +89,7 @@ def check_installed(_app: Sphinx) -> None:
                 f"{package} {version} is installed but web/package.json pins {pinned}: "
                 "run `npm ci --prefix web`"
             )
-    missing = sorted(set(ASSETS) - set(_pinned_versions()))
+    missing = sorted(set(ASSETS) - set(pins))
     if missing:
         raise ExtensionError(f"ASSETS names packages web/package.json does not pin: {missing}")
 
