@@ -2,7 +2,7 @@
 
 Notebooks import it once, as ``import metarl_lite as ml``, and call it by
 module: ``ml.envs``, ``ml.tabular``, ``ml.dqn``, ``ml.replay``,
-``ml.plotting``, ``ml.sweeps``, ``ml.widgets``, ``ml.exercises``.
+``ml.meta``, ``ml.plotting``, ``ml.sweeps``, ``ml.widgets``, ``ml.exercises``.
 
 Modules are imported on first use (PEP 562), so ``import metarl_lite`` stays
 quick and ``python -m metarl_lite.sweeps`` does not import itself twice.
@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time see __getattr__
         dqn,
         envs,
         exercises,
+        meta,
         plotting,
         replay,
         sweeps,
@@ -39,6 +40,7 @@ __all__ = [
     "envs",
     "exercises",
     "history",
+    "meta",
     "plotting",
     "replay",
     "seed_everything",
