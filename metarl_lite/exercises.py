@@ -270,3 +270,100 @@ def ch2_epsilon_greedy(fn: Callable[[np.ndarray, float, np.random.Generator], An
 def ch2_value_target(fn: Callable[[float, float, bool, float], Any]) -> None:
     """Print the verdict of :func:`grade_ch2_value_target` (exercise 2.3)."""
     print(grade_ch2_value_target(fn).message)
+
+
+# --- Chapter 3: meta-learning -----------------------------------------------------------------
+
+#: Exercise 3.2: a one-parameter task whose support and query losses are quadratics,
+#: L_s(theta) = a_s (theta - c_s)^2 / 2 and L_q(theta) = a_q (theta - c_q)^2 / 2.
+CH3_QUADRATIC: dict[str, float] = {
+    "theta": 1.0,
+    "alpha": 0.1,
+    "a_s": 2.0,
+    "c_s": 3.0,
+    "a_q": 4.0,
+    "c_q": 2.0,
+}
+
+
+def _ch3_quadratic_gradients() -> tuple[float, float]:
+    """(MAML's, first-order MAML's) meta-gradient of exercise 3.2."""
+    q = CH3_QUADRATIC
+    phi = q["theta"] - q["alpha"] * q["a_s"] * (q["theta"] - q["c_s"])
+    query_grad = q["a_q"] * (phi - q["c_q"])
+    return (1 - q["alpha"] * q["a_s"]) * query_grad, query_grad
+
+
+def grade_ch3_task_agnostic_mse(answer: float) -> Verdict:
+    """Exercise 3.1: the query MSE of the best prediction that ignores the task,
+    ``E[(y - E[y | x])^2]`` over the sine family (about 3.006)."""
+    from metarl_lite.meta import AMPLITUDE_RANGE, task_agnostic_mse
+
+    expected = task_agnostic_mse()
+    value = _as_float(answer)
+    ok = value is not None and abs(value - expected) <= 0.02
+    hint = "E[y | x] = E[A] E[sin(x - phi)]; average sin(x - phi) over phi in [0, pi] first"
+    a_lo, a_hi = AMPLITUDE_RANGE
+    zero_predictor = (a_hi**3 - a_lo**3) / (3 * (a_hi - a_lo)) / 2
+    if value is not None and abs(value - zero_predictor) <= 0.02:
+        hint = (
+            "that is the error of predicting 0; with phases in [0, pi] (not [0, 2 pi]) the "
+            "mean of sin(x - phi) over tasks is -2 cos(x) / pi, not 0"
+        )
+    return _verdict(ok, f"task-agnostic MSE {answer!r}", hint)
+
+
+def grade_ch3_quadratic_meta_gradient(answer: Sequence[float]) -> Verdict:
+    """Exercise 3.2: ``(maml, first_order)``, the two meta-gradients at ``theta``
+    of the task in :data:`CH3_QUADRATIC` after one inner step of size ``alpha``."""
+    maml, first_order = _ch3_quadratic_gradients()
+    ok = _numbers_close(answer, [maml, first_order], tol=1e-3)
+    hint = "phi = theta - alpha L_s'(theta); MAML multiplies L_q'(phi) by d phi / d theta"
+    if _numbers_close(answer, [first_order, maml], tol=1e-3):
+        hint = "the two are swapped: first-order MAML drops the factor (1 - alpha a_s)"
+    return _verdict(ok, f"meta-gradients {answer!r}", hint)
+
+
+def grade_ch3_inner_step(fn: Callable[..., Any]) -> Verdict:
+    """Exercise 3.3: ``fn(model, params, x, y, lr)`` must return each task's
+    parameters after one gradient step on its own loss, as
+    :func:`metarl_lite.meta.adapt` does with ``steps=1``."""
+    import torch
+
+    from metarl_lite import meta
+    from metarl_lite.seeding import torch_generator
+
+    generator = torch_generator(0)
+    model = meta.SineNet(generator=generator)
+    batch = meta.sample_batch(meta.sample_sine_tasks(3, generator), 5, 1, generator)
+    params = meta.per_task(meta.parameters_of(model), 3)
+    expected = meta.adapt(model, params, batch.x_support, batch.y_support, 0.05, 1)
+    try:
+        got = fn(model, params, batch.x_support, batch.y_support, 0.05)
+        same = set(got) == set(expected) and all(
+            torch.allclose(torch.as_tensor(got[k]), expected[k], atol=1e-6) for k in expected
+        )
+    except Exception as err:  # the reader's code: report, never raise
+        return _verdict(
+            False, f"inner_step raised {type(err).__name__}: {err}", "return a dict of tensors"
+        )
+    hint = (
+        "sum the per-task losses (each the mean over its K points), take torch.autograd.grad "
+        "with respect to the per-task parameters, and step each by -lr * grad"
+    )
+    return _verdict(same, "one inner step for every task at once", hint)
+
+
+def ch3_task_agnostic_mse(answer: float) -> None:
+    """Print the verdict of :func:`grade_ch3_task_agnostic_mse` (exercise 3.1)."""
+    print(grade_ch3_task_agnostic_mse(answer).message)
+
+
+def ch3_quadratic_meta_gradient(answer: Sequence[float]) -> None:
+    """Print the verdict of :func:`grade_ch3_quadratic_meta_gradient` (exercise 3.2)."""
+    print(grade_ch3_quadratic_meta_gradient(answer).message)
+
+
+def ch3_inner_step(fn: Callable[..., Any]) -> None:
+    """Print the verdict of :func:`grade_ch3_inner_step` (exercise 3.3)."""
+    print(grade_ch3_inner_step(fn).message)

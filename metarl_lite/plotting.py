@@ -50,6 +50,7 @@ def plot_learning_curves(
     band: Band = "std",
     hline: float | None = None,
     hline_label: str | None = None,
+    logy: bool = False,
     ax: Axes | None = None,
 ) -> Figure:
     """Mean learning curve over seeds with a shaded spread band, one per method.
@@ -63,6 +64,7 @@ def plot_learning_curves(
         band: what the shaded band shows, see :func:`mean_and_band`.
         hline: optional horizontal reference line (a target or an optimum).
         hline_label: its legend label.
+        logy: draw the y axis on a log scale (for errors that fall by decades).
         ax: draw into this axes instead of a new figure.
     """
     if ax is None:
@@ -78,6 +80,8 @@ def plot_learning_curves(
         ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
     if hline is not None:
         ax.axhline(hline, color="black", linestyle="--", linewidth=1, label=hline_label)
+    if logy:
+        ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     band_text = {"std": "mean ± 1 std", "sem": "mean ± 1 s.e.", "minmax": "mean, min-max"}[band]
@@ -203,5 +207,44 @@ def plot_gridworld(
     ax.set_ylabel("row")
     if title:
         ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_sine_fits(
+    x: np.ndarray,
+    truth: np.ndarray,
+    support: tuple[np.ndarray, np.ndarray],
+    predictions: Mapping[str, Mapping[int, np.ndarray]],
+) -> Figure:
+    """Fitted curves against the true sine waves: one row per method, one column per task.
+
+    Args:
+        x: inputs of shape ``(N,)``, shared by every task.
+        truth: the true curves, shape ``(T, N)`` for ``T`` tasks.
+        support: the K shots ``(x_s, y_s)``, each of shape ``(T, K)``.
+        predictions: method -> {fine-tuning steps -> curves of shape ``(T, N)``}.
+    """
+    n_rows, n_cols = len(predictions), truth.shape[0]
+    fig, axes = plt.subplots(
+        n_rows, n_cols, figsize=(2.6 * n_cols, 2.2 * n_rows), sharex=True, squeeze=False
+    )
+    styles = [":", "--", "-", "-."]
+    for row, (method, by_step) in enumerate(predictions.items()):
+        for col in range(n_cols):
+            ax = axes[row, col]
+            ax.plot(x, truth[col], color="black", linewidth=2.5, alpha=0.35, label="true sine")
+            for i, (step, curves) in enumerate(sorted(by_step.items())):
+                noun = "step" if step == 1 else "steps"
+                ax.plot(x, curves[col], styles[i % len(styles)], label=f"after {step} {noun}")
+            ax.scatter(
+                support[0][col], support[1][col], s=14, color="black", zorder=3, label="K shots"
+            )
+            if col == 0:
+                ax.set_ylabel(method, fontsize=9)
+            if row == n_rows - 1:
+                ax.set_xlabel("x")
+            ax.grid(alpha=0.3)
+    axes[0, -1].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return fig

@@ -126,3 +126,40 @@ def test_ch2_value_target() -> None:
     tutorial = ex.grade_ch2_value_target(lambda r, v, d, g: v + g * r)
     assert not tutorial.passed and "10.99" in tutorial.message
     assert not ex.grade_ch2_value_target(lambda r, v, d, g: r + g * v).passed  # ignores d
+
+
+def test_ch3_task_agnostic_mse() -> None:
+    assert ex.grade_ch3_task_agnostic_mse(3.006).passed
+    zero_predictor = ex.grade_ch3_task_agnostic_mse(4.25)
+    assert _fails_with_hint(zero_predictor) and "predicting 0" in zero_predictor.message
+    for wrong in (2.5, "three", None):
+        assert _fails_with_hint(ex.grade_ch3_task_agnostic_mse(wrong))
+
+
+def test_ch3_quadratic_meta_gradient() -> None:
+    # theta = 1, alpha = 0.1: phi = 1 - 0.1 * 2 * (1 - 3) = 1.4; L_q'(phi) = 4 * (1.4 - 2) = -2.4;
+    # MAML multiplies by d phi / d theta = 1 - 0.1 * 2 = 0.8.
+    assert ex.grade_ch3_quadratic_meta_gradient([-1.92, -2.4]).passed
+    swapped = ex.grade_ch3_quadratic_meta_gradient([-2.4, -1.92])
+    assert _fails_with_hint(swapped) and "swapped" in swapped.message
+    for wrong in ([-1.92], [0.0, 0.0], "x", None):
+        assert _fails_with_hint(ex.grade_ch3_quadratic_meta_gradient(wrong))
+
+
+def test_ch3_inner_step() -> None:
+    import torch
+
+    from metarl_lite import meta
+
+    def right(model, params, x, y, lr):
+        return meta.adapt(model, params, x, y, lr, 1)
+
+    def mean_of_losses(model, params, x, y, lr):  # the mean over tasks scales each step by 1/B
+        loss = meta.task_losses(model, params, x, y).mean()
+        grads = torch.autograd.grad(loss, list(params.values()))
+        return {k: p - lr * g for (k, p), g in zip(params.items(), grads, strict=True)}
+
+    assert ex.grade_ch3_inner_step(right).passed
+    assert _fails_with_hint(ex.grade_ch3_inner_step(mean_of_losses))
+    assert _fails_with_hint(ex.grade_ch3_inner_step(lambda *args: 1 / 0))
+    assert _fails_with_hint(ex.grade_ch3_inner_step(lambda *args: None))
