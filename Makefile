@@ -28,7 +28,7 @@ help:
 	@echo "make notebooks       re-execute every notebook in place and print its time"
 	@echo "make notebook-times  execute every notebook in a fresh kernel, print times only"
 	@echo "make sweeps          recompute the widgets' precomputed sweeps"
-	@echo "make benchmark       widget latency; DQN on CartPole-v1 against Stable-Baselines3"
+	@echo "make benchmark       widget latency; DQN against Stable-Baselines3; sine regression"
 	@echo "make serve           serve the built site on http://127.0.0.1:8000"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -80,6 +80,7 @@ sweeps: install
 benchmark: install
 	$(PY) benchmarks/widget_latency.py
 	$(PY) benchmarks/dqn_cartpole.py
+	$(PY) benchmarks/sine_regression.py
 
 serve: book
 	@echo "Serving $(SITE) on http://127.0.0.1:8000 (works offline; Ctrl-C stops it)"

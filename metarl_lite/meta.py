@@ -358,7 +358,7 @@ def meta_gradient(
 
 @dataclasses.dataclass(frozen=True)
 class MetaConfig:
-    """Settings of one meta-training run.
+    """Settings of one meta-training run; the defaults are the chapter's MAML.
 
     Attributes:
         method: one of :data:`METHODS`.
@@ -373,6 +373,9 @@ class MetaConfig:
             number of task-gradients as meta-training.
         outer_lr: step size of the outer optimiser (of each copy, for ``average``).
         outer_optimizer: ``"adam"`` (as in Finn et al.) or ``"sgd"``.
+        halve_every: halve the outer step size every this many iterations
+            (0: never). The schedule depends on the iteration only, so a
+            shorter run is the start of a longer one.
         n_tasks: size of the meta-training task pool, drawn once from the
             run's seed; ``None`` draws fresh tasks at every iteration
             (``average`` needs a pool).
@@ -384,11 +387,12 @@ class MetaConfig:
     k_shots: int = 10
     n_query: int = 10
     inner_lr: float = 0.01
-    inner_steps: int = 1
+    inner_steps: int = 2
     meta_batch: int = 25
-    iterations: int = 15_000
-    outer_lr: float = 1e-3
+    iterations: int = 12_000
+    outer_lr: float = 2e-3
     outer_optimizer: str = "adam"
+    halve_every: int = 6_000
     n_tasks: int | None = None
     seed: int = 0
     log_every: int = 250
@@ -403,6 +407,7 @@ class MetaConfig:
         check_non_negative_int("iterations", self.iterations)
         check_positive("outer_lr", self.outer_lr)
         check_choice("outer_optimizer", self.outer_optimizer, OUTER_OPTIMIZERS)
+        check_non_negative_int("halve_every", self.halve_every)
         if self.n_tasks is not None:
             check_positive_int("n_tasks", self.n_tasks)
         elif self.method == "average":
@@ -460,7 +465,8 @@ def train_meta(config: MetaConfig, *, progress: bool = True) -> MetaResult:
     1. draw ``meta_batch`` tasks (from the pool, or fresh) and their support
        and query sets;
     2. compute the method's meta-gradient (:func:`meta_gradient`);
-    3. take one step of the outer optimiser on the shared parameters.
+    3. take one step of the outer optimiser on the shared parameters, halving
+       its step size every ``halve_every`` iterations.
 
     Raises:
         TrainingDivergedError: if the loss turns NaN or infinite.
@@ -484,11 +490,14 @@ def train_meta(config: MetaConfig, *, progress: bool = True) -> MetaResult:
         grads, loss = meta_gradient(
             config.method, model, batch, config.inner_lr, config.inner_steps
         )
-        check_finite(f"{config.method} meta-training loss", loss.item(), iteration)
+        window.append(loss.item())
+        check_finite(f"{config.method} meta-training loss", window[-1], iteration)
         for name, p in model.named_parameters():
             p.grad = grads[name]
         optimizer.step()
-        window.append(loss.item())
+        if config.halve_every and iteration % config.halve_every == 0:
+            for group in optimizer.param_groups:
+                group["lr"] /= 2
         if iteration % config.log_every == 0:
             history.steps.append(iteration)
             history.losses.append(sum(window) / len(window))
@@ -531,11 +540,11 @@ def train_average(config: MetaConfig, *, progress: bool = True) -> MetaResult:
         x = torch.cat([batch.x_support, batch.x_query], dim=1)
         y = torch.cat([batch.y_support, batch.y_query], dim=1)
         losses = task_losses(model, copies, x, y)
-        check_finite("average: task-copy loss", losses.mean().item(), step)
+        window.append(losses.mean().item())
+        check_finite("average: task-copy loss", window[-1], step)
         optimizer.zero_grad()
         losses.sum().backward()  # each copy receives its own task's gradient only
         optimizer.step()
-        window.append(losses.mean().item())
         if step % config.log_every == 0:
             history.steps.append(step)
             history.losses.append(sum(window) / len(window))

@@ -382,6 +382,57 @@ register(
     )
 )
 
+
+# Chapter 3: meta-learning on sine regression. A short budget, so that the whole
+# grid runs in about half an hour; benchmarks/sine_regression.py runs the full one.
+CH3_ITERATIONS = 1_000
+CH3_TEST_TASKS = 100
+CH3_ADAPT_STEPS = 10
+
+
+def run_ch3_sine(params: Params, seed: int) -> tuple[list[float], list[float]]:
+    """Held-out MSE after 0 to 10 fine-tuning steps, after 1,000 meta-iterations."""
+    from metarl_lite import meta
+
+    config = meta.MetaConfig(iterations=CH3_ITERATIONS, seed=seed, **params)
+    model = meta.train_meta(config, progress=False).model
+    batch = meta.meta_test_set(config.k_shots, n_tasks=CH3_TEST_TASKS)
+    errors = meta.adaptation_curve(model, batch, config.inner_lr, CH3_ADAPT_STEPS).mean(dim=1)
+    return list(range(CH3_ADAPT_STEPS + 1)), errors.tolist()
+
+
+register(
+    SweepSpec(
+        name="ch3_sine",
+        title="Sine regression: 100 held-out tasks after 1,000 meta-iterations",
+        grid={
+            "method": ("maml", "fomaml", "reptile", "pretrain", "average", "scratch"),
+            "inner_lr": (0.003, 0.01, 0.02),
+            "inner_steps": (1, 2),
+            "k_shots": (5, 10),
+            "n_tasks": (10, 100, 1000),
+        },
+        defaults={
+            "method": "maml",
+            "inner_lr": 0.01,
+            "inner_steps": 2,
+            "k_shots": 10,
+            "n_tasks": 1000,
+        },
+        seeds=(0, 1, 2),
+        run=run_ch3_sine,
+        xlabel="fine-tuning steps on the K shots",
+        ylabel="query MSE (mean over 100 tasks)",
+        labels={
+            "method": "method",
+            "inner_lr": "inner step size α",
+            "inner_steps": "inner steps in meta-training",
+            "k_shots": "K shots",
+            "n_tasks": "meta-training tasks",
+        },
+    )
+)
+
 if __name__ == "__main__":
     # Run through the imported module, not ``__main__``, so that worker
     # processes find the registry and the run functions under their real names.
