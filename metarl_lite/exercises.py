@@ -305,10 +305,17 @@ def grade_ch3_task_agnostic_mse(answer: float) -> Verdict:
     hint = "E[y | x] = E[A] E[sin(x - phi)]; average sin(x - phi) over phi in [0, pi] first"
     a_lo, a_hi = AMPLITUDE_RANGE
     zero_predictor = (a_hi**3 - a_lo**3) / (3 * (a_hi - a_lo)) / 2
+    mean_a = (a_lo + a_hi) / 2
+    whole_periods = zero_predictor - (2 * mean_a / math.pi) ** 2 / 2
     if value is not None and abs(value - zero_predictor) <= 0.02:
         hint = (
             "that is the error of predicting 0; with phases in [0, pi] (not [0, 2 pi]) the "
             "mean of sin(x - phi) over tasks is -2 cos(x) / pi, not 0"
+        )
+    elif value is not None and abs(value - whole_periods) <= 0.02:
+        hint = (
+            "the mean of cos(x)^2 over x in [-5, 5] is 1/2 + sin(10)/20, not 1/2: "
+            "the interval is not a whole number of periods"
         )
     return _verdict(ok, f"task-agnostic MSE {answer!r}", hint)
 

@@ -132,6 +132,8 @@ def test_ch3_task_agnostic_mse() -> None:
     assert ex.grade_ch3_task_agnostic_mse(3.006).passed
     zero_predictor = ex.grade_ch3_task_agnostic_mse(4.25)
     assert _fails_with_hint(zero_predictor) and "predicting 0" in zero_predictor.message
+    half_cos = ex.grade_ch3_task_agnostic_mse(2.934)
+    assert _fails_with_hint(half_cos) and "sin(10)/20" in half_cos.message
     for wrong in (2.5, "three", None):
         assert _fails_with_hint(ex.grade_ch3_task_agnostic_mse(wrong))
 
