@@ -1,5 +1,7 @@
 """The package's top level: ``import metarl_lite as ml``."""
 
+from pathlib import Path
+
 import pytest
 
 
@@ -12,7 +14,8 @@ def test_package_exposes_every_module_lazily() -> None:
         "__version__",
         "seed_everything",
     }
-    assert len(modules) == 10
+    files = {p.stem for p in Path(ml.__file__).parent.glob("[!_]*.py")}
+    assert modules == files, "every public module is in __all__, and nothing else"
     for name in sorted(modules):
         assert getattr(ml, name).__name__ == f"metarl_lite.{name}"
     with pytest.raises(AttributeError, match="nope"):
