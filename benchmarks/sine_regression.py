@@ -15,7 +15,7 @@ Usage::
     python benchmarks/sine_regression.py --seeds 0 --k 10 --out /tmp/sine.json
 
 Prints a markdown table on stdout, beside the published anchors (progress goes
-to stderr), writes the results as JSON to ``--out`` and the seed-0 networks to
+to stderr), writes the results and the table as JSON to ``--out`` and the seed-0 networks to
 ``--models`` (the chapter draws their fits).
 """
 
@@ -109,9 +109,10 @@ def table(runs: list[dict[str, Any]]) -> str:
         "| method | K | step size | MSE, 0 steps | MSE, 1 step | MSE, 10 steps | training time |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    keys = sorted({(r["k_shots"], r["method"]) for r in runs}, key=lambda km: (-km[0], km[1]))
     order = list(SETTINGS)
-    keys.sort(key=lambda km: (-km[0], order.index(km[1])))
+    keys = sorted(
+        {(r["k_shots"], r["method"]) for r in runs}, key=lambda km: (-km[0], order.index(km[1]))
+    )
     for k, method in keys:
         rs = [r for r in runs if r["k_shots"] == k and r["method"] == method]
         lrs = sorted({r["inner_lr"] for r in rs})
@@ -157,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             "threads": 1,
             "total_seconds": time.perf_counter() - start,
         },
+        "table": table(runs),
         "runs": runs,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

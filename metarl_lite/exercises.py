@@ -297,15 +297,14 @@ def _ch3_quadratic_gradients() -> tuple[float, float]:
 def grade_ch3_task_agnostic_mse(answer: float) -> Verdict:
     """Exercise 3.1: the query MSE of the best prediction that ignores the task,
     ``E[(y - E[y | x])^2]`` over the sine family (about 3.006)."""
-    from metarl_lite.meta import AMPLITUDE_RANGE, task_agnostic_mse
+    from metarl_lite.meta import amplitude_moments, task_agnostic_mse
 
     expected = task_agnostic_mse()
     value = _as_float(answer)
     ok = value is not None and abs(value - expected) <= 0.02
     hint = "E[y | x] = E[A] E[sin(x - phi)]; average sin(x - phi) over phi in [0, pi] first"
-    a_lo, a_hi = AMPLITUDE_RANGE
-    zero_predictor = (a_hi**3 - a_lo**3) / (3 * (a_hi - a_lo)) / 2
-    mean_a = (a_lo + a_hi) / 2
+    mean_a, mean_a2 = amplitude_moments()
+    zero_predictor = mean_a2 / 2
     whole_periods = zero_predictor - (2 * mean_a / math.pi) ** 2 / 2
     if value is not None and abs(value - zero_predictor) <= 0.02:
         hint = (

@@ -114,6 +114,12 @@ class TaskBatch(NamedTuple):
     x_query: Tensor
     y_query: Tensor
 
+    def all_points(self) -> tuple[Tensor, Tensor]:
+        """Support and query points together: ``x, y`` of shape ``(B, K + Q, 1)``."""
+        x = torch.cat([self.x_support, self.x_query], dim=1)
+        y = torch.cat([self.y_support, self.y_query], dim=1)
+        return x, y
+
 
 def sample_sine_tasks(n: int, generator: torch.Generator) -> SineTasks:
     """Draw ``n`` tasks: amplitude and phase uniform in their ranges."""
@@ -326,8 +332,7 @@ def reptile_direction(
 def multitask_loss(model: nn.Module, params: Params, batch: TaskBatch) -> Tensor:
     """Joint training's objective: mean loss of the shared ``params`` on every
     task's points, support and query alike, with no adaptation."""
-    x = torch.cat([batch.x_support, batch.x_query], dim=1)
-    y = torch.cat([batch.y_support, batch.y_query], dim=1)
+    x, y = batch.all_points()
     return task_losses(model, per_task(params, x.shape[0]), x, y).mean()
 
 
@@ -537,8 +542,7 @@ def train_average(config: MetaConfig, *, progress: bool = True) -> MetaResult:
     window: list[float] = []
     for step in tqdm(range(1, average_steps(config) + 1), disable=not progress, desc="average"):
         batch = sample_batch(pool, config.k_shots, config.n_query, generator)
-        x = torch.cat([batch.x_support, batch.x_query], dim=1)
-        y = torch.cat([batch.y_support, batch.y_query], dim=1)
+        x, y = batch.all_points()
         losses = task_losses(model, copies, x, y)
         window.append(losses.mean().item())
         check_finite("average: task-copy loss", window[-1], step)
@@ -651,6 +655,12 @@ def tune_inner_lr(
     return best
 
 
+def amplitude_moments() -> tuple[float, float]:
+    """``(E[A], E[A^2])`` for the amplitude, uniform on :data:`AMPLITUDE_RANGE`."""
+    a_lo, a_hi = AMPLITUDE_RANGE
+    return (a_lo + a_hi) / 2, (a_hi**3 - a_lo**3) / (3 * (a_hi - a_lo))
+
+
 def task_agnostic_mse(n: int = 400_001) -> float:
     """MSE of the best predictor that ignores the task, ``E[y | x]``, by quadrature.
 
@@ -659,9 +669,7 @@ def task_agnostic_mse(n: int = 400_001) -> float:
     left, ``E[A^2]/2 - (2 E[A] / pi)^2 E_x[cos^2 x]``. A network trained on all
     tasks at once can do no better before it adapts.
     """
-    a_lo, a_hi = AMPLITUDE_RANGE
-    mean_a = (a_lo + a_hi) / 2
-    mean_a2 = (a_hi**3 - a_lo**3) / (3 * (a_hi - a_lo))
+    mean_a, mean_a2 = amplitude_moments()
     x = torch.linspace(*X_RANGE, n, dtype=torch.float64)
     mean_cos2 = torch.trapezoid(torch.cos(x) ** 2, x).item() / (X_RANGE[1] - X_RANGE[0])
     return mean_a2 / 2 - (2 * mean_a / math.pi) ** 2 * mean_cos2

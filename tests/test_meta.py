@@ -33,6 +33,9 @@ def test_tasks_lie_in_the_published_ranges() -> None:
     assert batch.x_support.shape == (10_000, 10, 1) and batch.x_query.shape == (10_000, 5, 1)
     assert batch.x_support.min() >= -5 and batch.x_query.max() <= 5
     torch.testing.assert_close(batch.y_support, tasks(batch.x_support))
+    mean_a, mean_a2 = meta.amplitude_moments()
+    assert tasks.amplitude.mean().item() == pytest.approx(mean_a, abs=0.05)
+    assert (tasks.amplitude**2).mean().item() == pytest.approx(mean_a2, abs=0.2)
 
 
 def test_meta_test_set_is_fixed_and_shares_its_tasks_across_k() -> None:
@@ -239,7 +242,7 @@ def test_task_agnostic_mse_matches_monte_carlo() -> None:
     assert exact == pytest.approx(3.006, abs=1e-3)
     generator = torch_generator(0)
     batch = meta.sample_batch(meta.sample_sine_tasks(200_000, generator), 1, 4, generator)
-    mean_a = sum(meta.AMPLITUDE_RANGE) / 2
+    mean_a, _ = meta.amplitude_moments()
     guess = -(2 / math.pi) * mean_a * torch.cos(batch.x_query)
     assert ((guess - batch.y_query) ** 2).mean().item() == pytest.approx(exact, abs=0.03)
 
