@@ -14,8 +14,10 @@ def test_package_exposes_every_module_lazily() -> None:
         "__version__",
         "seed_everything",
     }
-    files = {p.stem for p in Path(ml.__file__).parent.glob("[!_]*.py")}
-    assert modules == files, "every public module is in __all__, and nothing else"
+    root = Path(ml.__file__).parent
+    files = {p.stem for p in root.glob("[!_]*.py")}
+    files |= {p.parent.name for p in root.glob("[!_]*/__init__.py")}
+    assert modules == files, "every public module and subpackage is in __all__, and nothing else"
     for name in sorted(modules):
         assert getattr(ml, name).__name__ == f"metarl_lite.{name}"
     with pytest.raises(AttributeError, match="nope"):

@@ -1,12 +1,6 @@
-"""Environments used in the book, and :func:`make_env` to build them by id.
-
-Chapter 1 needs two: Gymnasium's ``CartPole-v1`` (continuous observations)
-and :class:`GridWorldEnv`, a small tabular world of our own whose exact
-transition model is available as arrays, so that value iteration can compute
-the optimal values that Q-learning should find.
-
-Later chapters add their task families below the gridworld, each with its id
-in :data:`ENV_IDS`.
+"""The gridworld of chapter 1: a small tabular world whose exact transition
+model is available as arrays, so that value iteration can compute the optimal
+values that Q-learning should find.
 """
 
 # ruff: noqa: N806 -- P and R follow the maths (Sutton and Barto's notation).
@@ -22,7 +16,15 @@ from gymnasium import spaces
 
 from metarl_lite._checks import check_choice, check_in_range, check_positive_int
 
-# --- The gridworld ----------------------------------------------------------------------------
+__all__ = [
+    "ACTION_NAMES",
+    "ARROWS",
+    "DEFAULT_LAYOUT",
+    "GRIDWORLD_ID",
+    "MOVES",
+    "GridWorldEnv",
+    "TabularModel",
+]
 
 #: Gymnasium id of :class:`GridWorldEnv`.
 GRIDWORLD_ID = "metarl_lite/GridWorld-v0"
@@ -266,37 +268,3 @@ def _check_layout(layout: Sequence[str]) -> tuple[str, ...]:
     if cells.count("S") != 1 or "G" not in cells:
         raise ValueError(f"layout={rows!r} needs exactly one S and at least one G")
     return rows
-
-
-# --- Building environments by id --------------------------------------------------------------
-
-if GRIDWORLD_ID not in gym.registry:
-    gym.register(id=GRIDWORLD_ID, entry_point=GridWorldEnv)
-
-#: Every environment id that :func:`make_env` knows.
-ENV_IDS: tuple[str, ...] = ("CartPole-v1", GRIDWORLD_ID)
-#: The ids whose states and actions are both finite, for tabular methods.
-TABULAR_ENV_IDS: tuple[str, ...] = (GRIDWORLD_ID,)
-
-
-def make_env(env_id: str, **kwargs: Any) -> gym.Env:
-    """Build the environment ``env_id`` with Gymnasium's ``gym.make``.
-
-    Args:
-        env_id: one of :data:`ENV_IDS`.
-        **kwargs: passed to ``gym.make`` (for example ``render_mode="ansi"``,
-            or ``slip=0.2`` for the gridworld).
-
-    Raises:
-        ValueError: for an id that is not in :data:`ENV_IDS`.
-    """
-    check_choice("env_id", env_id, ENV_IDS)
-    return gym.make(env_id, **kwargs)
-
-
-def gridworld_model(env: gym.Env) -> TabularModel:
-    """The exact model of a (possibly wrapped) :class:`GridWorldEnv`."""
-    inner = env.unwrapped
-    if not isinstance(inner, GridWorldEnv):
-        raise ValueError(f"env={env!r} is not a GridWorldEnv: only the gridworld has a model")
-    return inner.model
