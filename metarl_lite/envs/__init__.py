@@ -11,7 +11,10 @@
   - :mod:`~metarl_lite.envs.point_navigation`: a point robot and a hidden goal;
   - :mod:`~metarl_lite.envs.bernoulli_bandit`: Bernoulli bandits with k arms.
 
-Everything public in the submodules is also available here, as ``ml.envs.NAME``.
+The classes and constants of every submodule are also available here, as
+``ml.envs.NAME``. The names that every family defines (``sample_tasks``,
+``test_tasks``, ``TEST_SEED``, ``ENV_IDS``) are used through their module, as in
+``ml.envs.point_navigation.sample_tasks(rng, 10)``.
 """
 
 from __future__ import annotations
