@@ -433,6 +433,35 @@ register(
     )
 )
 
+
+# Chapter 4: the classic bandit algorithms on k arms and n pulls (about 30 s for the grid).
+def run_ch4_bandits(params: Params, seed: int) -> tuple[list[float], list[float]]:
+    """Reward per pull as the n pulls are used, for one algorithm on 1,000 bandits."""
+    from metarl_lite import bandits
+
+    return bandits.sweep_curve(params, seed)
+
+
+def _ch4_bandit_grid() -> dict[str, tuple[Any, ...]]:
+    from metarl_lite import bandits
+
+    return dict(bandits.SWEEP_GRID)
+
+
+register(
+    SweepSpec(
+        name="ch4_bandits",
+        title="Bernoulli bandits: 1,000 bandits with arm means from U[0, 1]",
+        grid=_ch4_bandit_grid(),
+        defaults={"arms": 10, "pulls": 100, "algorithm": "gittins"},
+        seeds=(0, 1, 2),
+        run=run_ch4_bandits,
+        xlabel="share of the n pulls used",
+        ylabel="mean reward per pull so far",
+        labels={"arms": "arms k", "pulls": "pulls n", "algorithm": "algorithm"},
+    )
+)
+
 if __name__ == "__main__":
     # Run through the imported module, not ``__main__``, so that worker
     # processes find the registry and the run functions under their real names.
