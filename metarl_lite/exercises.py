@@ -373,3 +373,91 @@ def ch3_quadratic_meta_gradient(answer: Sequence[float]) -> None:
 def ch3_inner_step(fn: Callable[..., Any]) -> None:
     """Print the verdict of :func:`grade_ch3_inner_step` (exercise 3.3)."""
     print(grade_ch3_inner_step(fn).message)
+
+
+# -- Chapter 4: meta-RL
+
+#: Exercise 4.1: the bandit setting whose oracle reward the reader computes.
+CH4_ORACLE = {"n_pulls": 100, "k": 10}
+
+#: Exercise 4.2: four arms after ``t`` pulls in all: pulls ``m`` and successes ``s``
+#: per arm, and UCB1's exploration constant ``c``.
+CH4_UCB1: dict[str, Any] = {"m": (5, 2, 8, 1), "s": (3, 1, 6, 0), "t": 16, "c": 1.0}
+
+#: Exercise 4.3: one REINFORCE step on a one-dimensional Gaussian policy
+#: ``a ~ N(theta, sigma^2)``: four sampled actions, their returns, and the step size.
+CH4_REINFORCE: dict[str, Any] = {
+    "theta": 0.0,
+    "sigma": 0.5,
+    "actions": (0.3, -0.2, 0.6, -0.5),
+    "returns": (1.0, -0.5, 2.0, -1.5),
+    "alpha": 0.1,
+}
+
+
+def _ch4_reinforce(baseline: bool = True, power: int = 2) -> tuple[float, float]:
+    """(gradient estimate, adapted theta) of exercise 4.3; ``power`` is that of sigma."""
+    q = CH4_REINFORCE
+    a, r = np.asarray(q["actions"]), np.asarray(q["returns"])
+    b = r.mean() if baseline else 0.0
+    g = float(np.mean((r - b) * (a - q["theta"]) / q["sigma"] ** power))
+    return g, q["theta"] + q["alpha"] * g
+
+
+def grade_ch4_oracle_reward(answer: float) -> Verdict:
+    """Exercise 4.1: the expected total reward over ``n`` pulls of an agent that
+    knows the ``k`` arm means (drawn from ``U[0, 1]``) and always pulls the best."""
+    n, k = CH4_ORACLE["n_pulls"], CH4_ORACLE["k"]
+    expected = n * k / (k + 1)
+    value = _as_float(answer)
+    ok = value is not None and abs(value - expected) <= 0.01
+    hint = "P(max of k uniforms <= x) = x^k; differentiate, then take the mean"
+    if value is not None and abs(value - n / 2) <= 0.01:
+        hint = "n / 2 is what a random arm earns; the oracle pulls the best arm every time"
+    elif value is not None and abs(value - n * (k - 1) / k) <= 0.01:
+        hint = "the mean of the largest of k uniforms is k / (k + 1), not 1 - 1/k"
+    return _verdict(ok, f"oracle reward {answer!r}", hint)
+
+
+def grade_ch4_ucb1_scores(answer: Sequence[float]) -> Verdict:
+    """Exercise 4.2: the four UCB1 scores of :data:`CH4_UCB1`, in the book's form
+    ``(s + 1) / (m + 2) + c sqrt(2 ln t / (m + 2))`` (:func:`metarl_lite.bandits.ucb1_scores`)."""
+    from metarl_lite.bandits import ucb1_scores
+
+    q = CH4_UCB1
+    m, s = np.asarray(q["m"], dtype=float), np.asarray(q["s"], dtype=float)
+    expected = ucb1_scores(s, m, q["t"], q["c"])
+    ok = _numbers_close(answer, expected.tolist(), tol=1e-3)
+    hint = "posterior mean (s + 1) / (m + 2), plus c * sqrt(2 * ln(t) / (m + 2))"
+    plain = s / m + q["c"] * np.sqrt(2 * math.log(q["t"]) / m)
+    if _numbers_close(answer, plain.tolist(), tol=1e-3):
+        hint = "that is the textbook s / m and m; the book's form adds the prior's pseudo-counts"
+    return _verdict(ok, f"UCB1 scores {answer!r}", hint)
+
+
+def grade_ch4_reinforce_step(answer: Sequence[float]) -> Verdict:
+    """Exercise 4.3: ``[g, theta_new]``, the REINFORCE gradient estimate with the
+    mean return as baseline, and the parameter after one step of size ``alpha``."""
+    expected = _ch4_reinforce()
+    ok = _numbers_close(answer, list(expected), tol=1e-3)
+    hint = "grad log N(a; theta, sigma^2) = (a - theta) / sigma^2; weight by (R - mean R)"
+    if _numbers_close(answer, list(_ch4_reinforce(baseline=False)), tol=1e-3):
+        hint = "subtract the baseline (the mean return) from each return first"
+    elif _numbers_close(answer, list(_ch4_reinforce(power=1)), tol=1e-3):
+        hint = "the score of a Gaussian divides by sigma squared, not sigma"
+    return _verdict(ok, f"REINFORCE step {answer!r}", hint)
+
+
+def ch4_oracle_reward(answer: float) -> None:
+    """Print the verdict of :func:`grade_ch4_oracle_reward` (exercise 4.1)."""
+    print(grade_ch4_oracle_reward(answer).message)
+
+
+def ch4_ucb1_scores(answer: Sequence[float]) -> None:
+    """Print the verdict of :func:`grade_ch4_ucb1_scores` (exercise 4.2)."""
+    print(grade_ch4_ucb1_scores(answer).message)
+
+
+def ch4_reinforce_step(answer: Sequence[float]) -> None:
+    """Print the verdict of :func:`grade_ch4_reinforce_step` (exercise 4.3)."""
+    print(grade_ch4_reinforce_step(answer).message)

@@ -1,5 +1,7 @@
 """The exercise checks: right answers pass, wrong ones fail with a hint, nothing raises."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -165,3 +167,41 @@ def test_ch3_inner_step() -> None:
     assert _fails_with_hint(ex.grade_ch3_inner_step(mean_of_losses))
     assert _fails_with_hint(ex.grade_ch3_inner_step(lambda *args: 1 / 0))
     assert _fails_with_hint(ex.grade_ch3_inner_step(lambda *args: None))
+
+
+def test_ch4_oracle_reward() -> None:
+    assert ex.grade_ch4_oracle_reward(100 * 10 / 11).passed
+    assert "random arm" in ex.grade_ch4_oracle_reward(50).message
+    assert "k / (k + 1)" in ex.grade_ch4_oracle_reward(90).message
+    for wrong in (0, 100, "ninety", None, float("nan")):
+        assert _fails_with_hint(ex.grade_ch4_oracle_reward(wrong))
+
+
+def test_ch4_ucb1_scores_by_hand() -> None:
+    # Worked by hand: ln 16 = 2.7726, so the bonuses are sqrt(5.545 / (m + 2)).
+    by_hand = [
+        4 / 7 + math.sqrt(2 * math.log(16) / 7),
+        2 / 4 + math.sqrt(2 * math.log(16) / 4),
+        7 / 10 + math.sqrt(2 * math.log(16) / 10),
+        1 / 3 + math.sqrt(2 * math.log(16) / 3),
+    ]
+    assert ex.grade_ch4_ucb1_scores(by_hand).passed
+    assert int(np.argmax(by_hand)) == 3, "the arm pulled once, with no success, wins at c = 1"
+    textbook = [
+        3 / 5 + math.sqrt(2 * math.log(16) / 5),
+        1 / 2 + math.sqrt(2 * math.log(16) / 2),
+        6 / 8 + math.sqrt(2 * math.log(16) / 8),
+        0 + math.sqrt(2 * math.log(16) / 1),
+    ]
+    assert "pseudo-counts" in ex.grade_ch4_ucb1_scores(textbook).message
+    for wrong in ([0, 0, 0, 0], by_hand[:3], "x"):
+        assert _fails_with_hint(ex.grade_ch4_ucb1_scores(wrong))
+
+
+def test_ch4_reinforce_step_by_hand() -> None:
+    # Baseline 0.25; (R - b) * a / 0.25 = 0.9 + 0.6 + 4.2 + 3.5 = 9.2, mean 2.3.
+    assert ex.grade_ch4_reinforce_step([2.3, 0.23]).passed
+    assert "baseline" in ex.grade_ch4_reinforce_step([2.35, 0.235]).message
+    assert "sigma squared" in ex.grade_ch4_reinforce_step([1.15, 0.115]).message
+    for wrong in ([0.0, 0.0], [2.3], None):
+        assert _fails_with_hint(ex.grade_ch4_reinforce_step(wrong))
