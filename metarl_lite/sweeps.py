@@ -462,6 +462,54 @@ register(
     )
 )
 
+# Chapter 4: fine-tuning the stored seed-0 policies of benchmarks/maml_navigation.py on
+# held-out goals, with another inner step size; the seed draws the trajectories' noise.
+CH4_NAV_GOALS = 40
+CH4_NAV_STEPS = 3
+
+
+def run_ch4_navigation(params: Params, seed: int) -> tuple[list[float], list[float]]:
+    """Mean return on 40 held-out goals after 0 to 3 policy-gradient steps of one size."""
+    import torch
+
+    from metarl_lite import maml_rl
+    from metarl_lite.envs import point_navigation
+
+    settings = json.loads(data_path("benchmarks/maml_navigation.json").read_text())["settings"]
+    config = maml_rl.MamlRLConfig(**settings[params["method"]])
+    policy = maml_rl.GaussianPolicy(config.hidden, config.log_std)
+    state = torch.load(data_path(f"models/maml_rl/{params['method']}_seed0.pt"), weights_only=True)
+    policy.load_state_dict(state)
+    returns = maml_rl.task_returns(
+        policy,
+        point_navigation.test_tasks(CH4_NAV_GOALS),
+        params["inner_lr"],
+        CH4_NAV_STEPS,
+        config.inner_trajectories,
+        config.gamma,
+        seed=seed,
+    )
+    return list(range(CH4_NAV_STEPS + 1)), returns.mean(dim=1).tolist()
+
+
+register(
+    SweepSpec(
+        name="ch4_navigation",
+        title="Point navigation: 40 held-out goals, stored seed-0 policies fine-tuned",
+        grid={
+            "method": ("maml", "fomaml", "pretrain", "random"),
+            "inner_lr": (0.03, 0.1, 0.3),
+        },
+        defaults={"method": "maml", "inner_lr": 0.1},
+        seeds=(0, 1, 2),
+        run=run_ch4_navigation,
+        xlabel="policy-gradient steps on the held-out goal",
+        ylabel="mean return (40 held-out goals)",
+        reference=-10.0,
+        labels={"method": "starting policy", "inner_lr": "inner step size α"},
+    )
+)
+
 if __name__ == "__main__":
     # Run through the imported module, not ``__main__``, so that worker
     # processes find the registry and the run functions under their real names.
