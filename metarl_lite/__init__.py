@@ -2,7 +2,8 @@
 
 Notebooks import it once, as ``import metarl_lite as ml``, and call it by
 module: ``ml.envs``, ``ml.tabular``, ``ml.dqn``, ``ml.replay``,
-``ml.meta``, ``ml.plotting``, ``ml.sweeps``, ``ml.widgets``, ``ml.exercises``.
+``ml.meta``, ``ml.maml_rl``, ``ml.bandits``, ``ml.rl2``, ``ml.plotting``,
+``ml.sweeps``, ``ml.widgets``, ``ml.exercises``.
 
 Modules are imported on first use (PEP 562), so ``import metarl_lite`` stays
 quick and ``python -m metarl_lite.sweeps`` does not import itself twice.
@@ -19,12 +20,15 @@ from metarl_lite.seeding import seed_everything
 
 if TYPE_CHECKING:  # for type checkers and editors; at run time see __getattr__
     from metarl_lite import (
+        bandits,
         dqn,
         envs,
         exercises,
+        maml_rl,
         meta,
         plotting,
         replay,
+        rl2,
         sweeps,
         tabular,
         widgets,
@@ -36,13 +40,16 @@ __all__ = [
     "History",
     "TrainingDivergedError",
     "__version__",
+    "bandits",
     "dqn",
     "envs",
     "exercises",
     "history",
+    "maml_rl",
     "meta",
     "plotting",
     "replay",
+    "rl2",
     "seed_everything",
     "seeding",
     "sweeps",
