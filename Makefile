@@ -28,7 +28,8 @@ help:
 	@echo "make notebooks       re-execute every notebook in place and print its time"
 	@echo "make notebook-times  execute every notebook in a fresh kernel, print times only"
 	@echo "make sweeps          recompute the widgets' precomputed sweeps"
-	@echo "make benchmark       widget latency; DQN against Stable-Baselines3; sine regression"
+	@echo "make benchmark       widget latency; DQN against Stable-Baselines3; sine regression;"
+	@echo "                     env throughput; MAML-RL on point navigation; RL^2 and bandit baselines"
 	@echo "make serve           serve the built site on http://127.0.0.1:8000"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -81,6 +82,9 @@ benchmark: install
 	$(PY) benchmarks/widget_latency.py
 	$(PY) benchmarks/dqn_cartpole.py
 	$(PY) benchmarks/sine_regression.py
+	$(PY) benchmarks/env_throughput.py
+	$(PY) benchmarks/maml_navigation.py
+	$(PY) benchmarks/bandits_rl2.py
 
 serve: book
 	@echo "Serving $(SITE) on http://127.0.0.1:8000 (works offline; Ctrl-C stops it)"
