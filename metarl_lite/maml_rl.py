@@ -72,7 +72,7 @@ from metarl_lite._checks import (
 )
 from metarl_lite.envs import point_navigation as nav
 from metarl_lite.history import check_finite
-from metarl_lite.meta import Params, parameters_of, per_task
+from metarl_lite.meta import Params, parameters_of, per_task, relu_mlp, uniform_init_
 from metarl_lite.seeding import single_threaded, torch_generator
 
 #: Held-out goals (``point_navigation.test_tasks``) of the evaluation.
@@ -128,19 +128,10 @@ class GaussianPolicy(nn.Module):
         )
         self.log_std = nn.Parameter(torch.full((2,), float(log_std)))
         if generator is not None:
-            with torch.no_grad():
-                for layer in self.layers:
-                    bound = 1.0 / math.sqrt(layer.in_features)
-                    layer.weight.uniform_(-bound, bound, generator=generator)
-                    layer.bias.uniform_(-bound, bound, generator=generator)
+            uniform_init_(self.layers, generator)
 
     def forward(self, obs: Tensor) -> Tensor:
-        x = obs
-        for i, layer in enumerate(self.layers):
-            x = torch.matmul(x, layer.weight.transpose(-1, -2)) + layer.bias.unsqueeze(-2)
-            if i < len(self.layers) - 1:
-                x = torch.relu(x)
-        return x
+        return relu_mlp(self.layers, obs)
 
 
 def mean_and_log_std(policy: nn.Module, params: Params, obs: Tensor) -> tuple[Tensor, Tensor]:

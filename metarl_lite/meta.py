@@ -159,6 +159,27 @@ def meta_test_set(
 # ---------------------------------------------------------------------------
 
 
+def uniform_init_(layers: Sequence[nn.Linear], generator: torch.Generator) -> None:
+    """Redraw each layer's weights and biases from ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``
+    (PyTorch's default ``nn.Linear`` scheme), from ``generator``, layer by layer."""
+    with torch.no_grad():
+        for layer in layers:
+            bound = 1.0 / math.sqrt(layer.in_features)
+            layer.weight.uniform_(-bound, bound, generator=generator)
+            layer.bias.uniform_(-bound, bound, generator=generator)
+
+
+def relu_mlp(layers: Sequence[nn.Linear], x: Tensor) -> Tensor:
+    """``layers`` applied in turn with ReLU between them, as ``x @ W^T + b`` with
+    ``matmul`` broadcasting, so that weights of shape ``(B, out, in)`` (a leading
+    task dimension) run ``B`` networks at once on ``x`` of shape ``(B, N, in)``."""
+    for i, layer in enumerate(layers):
+        x = torch.matmul(x, layer.weight.transpose(-1, -2)) + layer.bias.unsqueeze(-2)
+        if i < len(layers) - 1:
+            x = torch.relu(x)
+    return x
+
+
 class SineNet(nn.Module):
     """The 1-40-40-1 ReLU network of Finn et al. (2017).
 
@@ -185,18 +206,10 @@ class SineNet(nn.Module):
             nn.Linear(n_in, n_out) for n_in, n_out in itertools.pairwise(sizes)
         )
         if generator is not None:
-            with torch.no_grad():
-                for layer in self.layers:
-                    bound = 1.0 / math.sqrt(layer.in_features)
-                    layer.weight.uniform_(-bound, bound, generator=generator)
-                    layer.bias.uniform_(-bound, bound, generator=generator)
+            uniform_init_(self.layers, generator)
 
     def forward(self, x: Tensor) -> Tensor:
-        for i, layer in enumerate(self.layers):
-            x = torch.matmul(x, layer.weight.transpose(-1, -2)) + layer.bias.unsqueeze(-2)
-            if i < len(self.layers) - 1:
-                x = torch.relu(x)
-        return x
+        return relu_mlp(self.layers, x)
 
 
 def parameters_of(model: nn.Module) -> Params:
