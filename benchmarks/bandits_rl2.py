@@ -88,7 +88,7 @@ def play_rl2(model: rl2.GRUPolicy, n: int, k: int, *, greedy: bool) -> np.ndarra
     """Total reward of the trained policy on each held-out bandit, shape ``(N_TEST,)``."""
     means = test_tasks(N_TEST, k).means
     rng = np.random.default_rng([PLAY_SEED, n, k])
-    return rl2.evaluate(model, means, rng, n, greedy=greedy).rewards.sum(axis=1)
+    return rl2.evaluate(model, means, rng, n, greedy=greedy).totals
 
 
 def baseline_totals(n: int, k: int) -> dict[str, np.ndarray]:

@@ -41,6 +41,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from metarl_lite._checks import check_in_range, check_non_negative_int, check_positive_int
+from metarl_lite.bandits import Play
 from metarl_lite.envs.bernoulli_bandit import sample_tasks
 from metarl_lite.history import History, check_finite
 from metarl_lite.seeding import single_threaded, torch_generator
@@ -600,18 +601,6 @@ def train_rl2(
 # ---------------------------------------------------------------------------
 
 
-class Play(NamedTuple):
-    """Actions and rewards of a trial on each bandit, batch-major.
-
-    Attributes:
-        actions: shape ``(B, n)``, integers.
-        rewards: shape ``(B, n)``, 0.0 or 1.0.
-    """
-
-    actions: np.ndarray
-    rewards: np.ndarray
-
-
 @single_threaded
 def evaluate(
     model: GRUPolicy,
@@ -631,7 +620,8 @@ def evaluate(
         greedy: pull the most probable arm at each step instead of sampling.
 
     Returns:
-        Actions and rewards, shape ``(B, n)``.
+        Actions and rewards, shape ``(B, n)``, as :func:`metarl_lite.bandits.play`
+        returns them for the classic algorithms.
     """
     check_positive_int("pulls", pulls)
     means_t = torch.as_tensor(np.asarray(means), dtype=torch.float64)
