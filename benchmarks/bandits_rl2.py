@@ -94,12 +94,10 @@ def play_rl2(model: rl2.GRUPolicy, n: int, k: int, *, greedy: bool) -> np.ndarra
 def baseline_totals(n: int, k: int) -> dict[str, np.ndarray]:
     """Total reward of every algorithm of ``bandits`` on each held-out bandit."""
     means = test_tasks(N_TEST, k).means
-    out = {}
-    for algorithm in bandits.ALGORITHMS:
-        hyper = bandits.hyperparameters(algorithm, n, k)
-        rng = np.random.default_rng([PLAY_SEED, n, k])
-        out[algorithm] = bandits.play(algorithm, means, n, rng, **hyper).totals
-    return out
+    return {
+        algorithm: bandits.held_out_totals(algorithm, means, n, seed=PLAY_SEED)
+        for algorithm in bandits.ALGORITHMS
+    }
 
 
 def run_one(n: int, k: int, seed: int, models_dir: Path | None) -> dict[str, Any]:

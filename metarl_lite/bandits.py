@@ -74,6 +74,7 @@ __all__ = [
     "best_arm_mean",
     "format_table",
     "gittins_indices",
+    "held_out_totals",
     "hyperparameters",
     "play",
     "sweep_curve",
@@ -567,6 +568,19 @@ class TableEntry(NamedTuple):
     hyper: dict[str, float]
 
 
+def held_out_totals(
+    algorithm: str, means: np.ndarray, n_pulls: int, *, seed: int = 0, ties: str = "random"
+) -> np.ndarray:
+    """Total reward on each bandit of ``means`` (shape ``(B, k)``), shape ``(B,)``,
+    with the hyper-parameters of :func:`hyperparameters` and the random numbers of
+    ``default_rng([seed, n_pulls, k])``: the same for every algorithm (and for
+    RL^2's benchmark), so that algorithms are compared on common random numbers."""
+    k = np.shape(means)[1]
+    rng = np.random.default_rng([seed, n_pulls, k])
+    hyper = hyperparameters(algorithm, n_pulls, k)
+    return play(algorithm, means, n_pulls, rng, ties=ties, **hyper).totals
+
+
 def table(
     n_tasks: int = 10_000,
     cells: Sequence[tuple[int, int]] = PAPER_CELLS,
@@ -590,8 +604,7 @@ def table(
         means = test_tasks(n_tasks, k).means
         for algorithm in algorithms:
             hyper = hyperparameters(algorithm, n_pulls, k)
-            rng = np.random.default_rng([seed, n_pulls, k])
-            totals = play(algorithm, means, n_pulls, rng, ties=ties, **hyper).totals
+            totals = held_out_totals(algorithm, means, n_pulls, seed=seed, ties=ties)
             stderr = float(totals.std(ddof=1) / math.sqrt(n_tasks)) if n_tasks > 1 else 0.0
             paper = PAPER_TABLE.get((n_pulls, k), {}).get(algorithm, math.nan)
             entries.append(
