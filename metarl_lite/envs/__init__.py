@@ -9,7 +9,9 @@
 
   - :mod:`~metarl_lite.envs.varied_cartpole`: CartPole with varied physics;
   - :mod:`~metarl_lite.envs.point_navigation`: a point robot and a hidden goal;
-  - :mod:`~metarl_lite.envs.bernoulli_bandit`: Bernoulli bandits with k arms.
+  - :mod:`~metarl_lite.envs.bernoulli_bandit`: Bernoulli bandits with k arms;
+  - :mod:`~metarl_lite.envs.flipped_cartpole` (chapter 5): the varied CartPole
+    with, in half the tasks, the two actions swapped.
 
 The classes and constants of every submodule are also available here, as
 ``ml.envs.NAME``. The names that every family defines (``sample_tasks``,
@@ -24,8 +26,9 @@ from typing import Any
 import gymnasium as gym
 
 from metarl_lite._checks import check_choice
-from metarl_lite.envs import bernoulli_bandit, point_navigation, varied_cartpole
+from metarl_lite.envs import bernoulli_bandit, flipped_cartpole, point_navigation, varied_cartpole
 from metarl_lite.envs.bernoulli_bandit import *  # noqa: F403
+from metarl_lite.envs.flipped_cartpole import *  # noqa: F403
 from metarl_lite.envs.gridworld import *  # noqa: F403
 from metarl_lite.envs.gridworld import GRIDWORLD_ID, GridWorldEnv, TabularModel
 from metarl_lite.envs.point_navigation import *  # noqa: F403
@@ -41,6 +44,7 @@ ENV_IDS: tuple[str, ...] = (
     *varied_cartpole.ENV_IDS,
     *point_navigation.ENV_IDS,
     *bernoulli_bandit.ENV_IDS,
+    *flipped_cartpole.ENV_IDS,
 )
 #: The ids whose states and actions are both finite, for tabular methods.
 TABULAR_ENV_IDS: tuple[str, ...] = (GRIDWORLD_ID,)
