@@ -2,7 +2,8 @@
 
 Notebooks import it once, as ``import metarl_lite as ml``, and call it by
 module: ``ml.envs``, ``ml.tabular``, ``ml.dqn``, ``ml.replay``,
-``ml.meta``, ``ml.maml_rl``, ``ml.bandits``, ``ml.rl2``, ``ml.plotting``,
+``ml.meta``, ``ml.maml_rl``, ``ml.bandits``, ``ml.rl2``, ``ml.learned_opt``,
+``ml.plotting``,
 ``ml.sweeps``, ``ml.widgets``, ``ml.exercises``.
 
 Modules are imported on first use (PEP 562), so ``import metarl_lite`` stays
@@ -24,6 +25,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time see __getattr__
         dqn,
         envs,
         exercises,
+        learned_opt,
         maml_rl,
         meta,
         plotting,
@@ -45,6 +47,7 @@ __all__ = [
     "envs",
     "exercises",
     "history",
+    "learned_opt",
     "maml_rl",
     "meta",
     "plotting",
