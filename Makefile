@@ -29,7 +29,8 @@ help:
 	@echo "make notebook-times  execute every notebook in a fresh kernel, print times only"
 	@echo "make sweeps          recompute the widgets' precomputed sweeps"
 	@echo "make benchmark       widget latency; DQN against Stable-Baselines3; sine regression;"
-	@echo "                     env throughput; MAML-RL on point navigation; RL^2 and bandit baselines"
+	@echo "                     env throughput; MAML-RL on point navigation; RL^2 and bandit baselines;"
+	@echo "                     meta-DQN on held-out CartPoles"
 	@echo "make serve           serve the built site on http://127.0.0.1:8000"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -85,6 +86,7 @@ benchmark: install
 	$(PY) benchmarks/env_throughput.py
 	$(PY) benchmarks/maml_navigation.py
 	$(PY) benchmarks/bandits_rl2.py
+	$(PY) benchmarks/meta_dqn.py
 
 serve: book
 	@echo "Serving $(SITE) on http://127.0.0.1:8000 (works offline; Ctrl-C stops it)"

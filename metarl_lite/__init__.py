@@ -3,7 +3,7 @@
 Notebooks import it once, as ``import metarl_lite as ml``, and call it by
 module: ``ml.envs``, ``ml.tabular``, ``ml.dqn``, ``ml.replay``,
 ``ml.meta``, ``ml.maml_rl``, ``ml.bandits``, ``ml.rl2``, ``ml.learned_opt``,
-``ml.plotting``,
+``ml.meta_dqn``, ``ml.plotting``,
 ``ml.sweeps``, ``ml.widgets``, ``ml.exercises``.
 
 Modules are imported on first use (PEP 562), so ``import metarl_lite`` stays
@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time see __getattr__
         learned_opt,
         maml_rl,
         meta,
+        meta_dqn,
         plotting,
         replay,
         rl2,
@@ -50,6 +51,7 @@ __all__ = [
     "learned_opt",
     "maml_rl",
     "meta",
+    "meta_dqn",
     "plotting",
     "replay",
     "rl2",
