@@ -510,6 +510,137 @@ register(
     )
 )
 
+# Chapter 5: Reptile over DQN weights. Every point gets the same budget of environment
+# steps per task slot, so fewer inner steps means more meta-iterations; the curve is
+# read at common checkpoints (every 3,000 steps per slot, 24,000 for the 8 slots).
+CH5_VECTOR_STEPS = 45_000
+CH5_CHECKPOINT_STEPS = 3_000
+
+
+def ch5_env_id(family: str) -> str:
+    """The environment id of a chapter-5 task family: ``"cartpole"`` or ``"flipped"``."""
+    from metarl_lite.envs import flipped_cartpole, varied_cartpole
+
+    ids = {
+        "cartpole": varied_cartpole.VARIED_CARTPOLE_ID,
+        "flipped": flipped_cartpole.FLIPPED_CARTPOLE_ID,
+    }
+    check_choice("family", family, tuple(ids))
+    return ids[family]
+
+
+def run_ch5_reptile(params: Params, seed: int) -> tuple[list[float], list[float]]:
+    """Mean validation return of the Reptile start, before adaptation, every 24,000 steps."""
+    from metarl_lite import meta_dqn
+
+    inner_steps = params["inner_steps"]
+    config = meta_dqn.InitConfig(
+        env_id=ch5_env_id(params["family"]),
+        meta_lr=params["meta_lr"],
+        inner_steps=inner_steps,
+        iterations=CH5_VECTOR_STEPS // inner_steps,
+        seed=seed,
+    )
+    result = meta_dqn.train_reptile(config)
+    by_steps = dict(zip(result.env_steps, result.returns, strict=True))
+    slots = config.meta_batch
+    x = range(
+        slots * CH5_CHECKPOINT_STEPS, slots * CH5_VECTOR_STEPS + 1, slots * CH5_CHECKPOINT_STEPS
+    )
+    return list(x), [by_steps[steps] for steps in x]
+
+
+register(
+    SweepSpec(
+        name="ch5_reptile",
+        title="Reptile over DQN weights: the start on 8 validation CartPoles",
+        grid={
+            "family": ("cartpole", "flipped"),
+            "meta_lr": (0.5, 1.0),
+            "inner_steps": (750, 1_500, 3_000),
+        },
+        defaults={"family": "cartpole", "meta_lr": 1.0, "inner_steps": 1_500},
+        seeds=(0, 1, 2),
+        run=run_ch5_reptile,
+        xlabel="meta-training environment steps (8 tasks together)",
+        ylabel="greedy return of the start on 8 validation tasks, before any adaptation",
+        reference=475.0,
+        labels={
+            "family": "task family",
+            "meta_lr": "meta step size ε",
+            "inner_steps": "inner steps per task",
+        },
+    )
+)
+
+
+# Views: curves that a benchmark stored, shown with the same controls and website chart
+# (see metarl_lite.widgets.benchmark_sweep). Nothing is re-run, so they have no run function
+# and no file here: the benchmark's JSON is their data. Name -> (build, axis labels).
+VIEWS: dict[str, tuple[Callable[[], Sweep], dict[str, str]]] = {}
+
+
+def register_view(name: str, build: Callable[[], Sweep], labels: Mapping[str, str]) -> None:
+    """Add a view over stored benchmark curves under ``name`` (no sweep may have it)."""
+    if name in VIEWS or name in REGISTRY:
+        raise ValueError(f"a sweep or view named {name!r} is registered already")
+    VIEWS[name] = (build, dict(labels))
+
+
+# Chapter 5: the held-out curves of benchmarks/meta_dqn.py, every method and family.
+CH5_BENCHMARK = "benchmarks/meta_dqn.json"
+
+
+def ch5_methods() -> Sweep:
+    """The meta-DQN benchmark's held-out curves as a sweep over family x method.
+
+    A curve is one seed's mean greedy return over its held-out tasks (5 per
+    seed). Runs from scratch go on for twice as many steps as runs from a
+    learned start (50,000 and 25,000); all curves are shown over the
+    evaluations that every method has, so up to 25,000 steps.
+    """
+    from metarl_lite.widgets import benchmark_sweep
+
+    report = json.loads(data_path(CH5_BENCHMARK).read_text())
+    units = sorted(report["units"], key=lambda u: (u["family"], u["seed"]))
+    families = [f for f in report["families"] if any(u["family"] == f for u in units)]
+    seeds = sorted({u["seed"] for u in units})
+    runs = [run for u in units for run in u["runs"].values()]
+    common = set.intersection(*(set(run["eval_steps"]) for run in runs))
+    x = sorted(common)
+    curves = {}
+    for family in families:
+        mine = [u for u in units if u["family"] == family]
+        if [u["seed"] for u in mine] != seeds:
+            raise ValueError(
+                f"{CH5_BENCHMARK}: family {family!r} has seeds {[u['seed'] for u in mine]}, "
+                f"not {seeds}"
+            )
+        for method, description in report["methods"].items():
+            rows = []
+            for unit in mine:
+                run = unit["runs"][method]
+                keep = [i for i, step in enumerate(run["eval_steps"]) if step in common]
+                rows.append(np.asarray(run["eval_returns"])[keep].mean(axis=1))
+            curves[(family, description)] = np.stack(rows)
+    tasks = report["tasks_per_seed"]
+    return benchmark_sweep(
+        "ch5_methods",
+        curves,
+        x,
+        axes=("family", "method"),
+        title=f"Meta-DQN on held-out CartPoles ({tasks} per seed)",
+        xlabel="DQN environment steps on each held-out task",
+        ylabel=f"greedy return (mean of {tasks} held-out tasks)",
+        defaults={"family": families[0], "method": report["methods"]["scratch_adam"]},
+        seeds=seeds,
+        reference=report["threshold"],
+    )
+
+
+register_view("ch5_methods", ch5_methods, {"family": "task family", "method": "method"})
+
+
 if __name__ == "__main__":
     # Run through the imported module, not ``__main__``, so that worker
     # processes find the registry and the run functions under their real names.

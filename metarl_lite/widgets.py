@@ -11,6 +11,11 @@ chart of the same sweep (:func:`sweep_chart`): its radio buttons filter the
 stored curves in the browser. The explorer's output holds both; Jupyter draws
 the widget, the website (which ranks HTML above widgets, see ``_config.yml``)
 draws the chart. ``book/widgets.md`` explains the pattern.
+
+The same controls also work over curves that a benchmark has stored (its
+seeds, nothing recomputed): :func:`benchmark_sweep` turns them into a
+:class:`~metarl_lite.sweeps.Sweep` in memory, which :func:`sweep_explorer`
+(with ``live=False``) and :func:`sweep_chart` take in place of a name.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import altair as alt
@@ -30,6 +35,7 @@ from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
 from metarl_lite import sweeps as sweeps_mod
+from metarl_lite._checks import check_choice
 from metarl_lite.plotting import mean_and_band, plot_learning_curves
 
 #: Legend entries of the website chart.
@@ -90,8 +96,119 @@ def _rounded(values: np.ndarray, digits: int = CHART_DIGITS) -> list[float]:
     return [float(f"{v:.{digits}g}") for v in values]
 
 
+def benchmark_sweep(
+    name: str,
+    curves: Mapping[tuple[Any, ...], np.ndarray | Sequence[Sequence[float]]],
+    x: Sequence[float],
+    *,
+    axes: Sequence[str],
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    defaults: Mapping[str, Any] | None = None,
+    seeds: Sequence[int] | None = None,
+    reference: float | None = None,
+) -> sweeps_mod.Sweep:
+    """A :class:`~metarl_lite.sweeps.Sweep` over curves that were computed elsewhere.
+
+    A benchmark stores its learning curves, seed by seed; this puts them on a
+    grid so that the book's controls and website chart can show them. Nothing
+    is recomputed, so the explorer of such a sweep has no *Train live* button.
+
+    Args:
+        name: the sweep's name (letters, digits, ``_`` or ``-``): it names the
+            website chart's element.
+        curves: grid point -> curves of shape ``(n_seeds, len(x))``; a point is
+            a tuple with one value per axis, in the order of ``axes``, and every
+            combination of the values that occur must be given. An axis's values
+            are ordered as they first occur in ``curves``.
+        x: the common x axis of all curves.
+        axes: the names of the grid's axes, in control order.
+        title, xlabel, ylabel: as in :class:`~metarl_lite.sweeps.SweepSpec`.
+        defaults: the point shown first (default: the first key of ``curves``).
+        seeds: the seed of each curve's row (default: ``0 .. n_seeds - 1``).
+        reference: optional target line.
+
+    Raises:
+        ValueError: if a point is missing, has the wrong number of values or
+            curves of the wrong shape, a value is not finite, there are fewer
+            than 3 seeds, or ``name``, ``defaults`` or ``seeds`` do not fit.
+    """
+    if not re.fullmatch(r"[\w-]+", name):
+        raise ValueError(f"name={name!r} is not allowed: use letters, digits, '_' or '-'")
+    axes = list(axes)
+    if not axes or len(set(axes)) != len(axes):
+        raise ValueError(f"axes={axes!r} is not allowed: give one or more distinct names")
+    if not curves:
+        raise ValueError("curves is empty: give the curves of at least one grid point")
+    grid: dict[str, list[Any]] = {axis: [] for axis in axes}
+    for key in curves:
+        if not isinstance(key, tuple) or len(key) != len(axes):
+            raise ValueError(
+                f"curves key {key!r} is not allowed: use a tuple of one value for each of {axes}"
+            )
+        for axis, value in zip(axes, key, strict=True):
+            if value not in grid[axis]:
+                grid[axis].append(value)
+    x = [float(v) for v in x]
+    arrays = {key: np.asarray(value, dtype=float) for key, value in curves.items()}
+    n_seeds = len(next(iter(arrays.values())))
+    seeds = list(range(n_seeds)) if seeds is None else [int(s) for s in seeds]
+    if len(seeds) != n_seeds or n_seeds < 3:
+        raise ValueError(
+            f"seeds={seeds!r} is not allowed for curves with {n_seeds} rows: give one seed "
+            "per row, and at least 3"
+        )
+    stored: dict[str, list[list[float]]] = {}
+    for point in sweeps_mod.grid_points(grid):
+        key = tuple(point.values())
+        if key not in arrays:
+            raise ValueError(f"curves has no entry for the grid point {key!r}")
+        array = arrays[key]
+        if array.shape != (n_seeds, len(x)):
+            raise ValueError(
+                f"curves[{key!r}] has shape {array.shape}: allowed is ({n_seeds}, {len(x)}), "
+                "(seeds, len(x))"
+            )
+        if not np.isfinite(array).all():
+            raise ValueError(f"curves[{key!r}] holds a value that is not finite")
+        stored[sweeps_mod.point_key(point, grid)] = array.tolist()
+    first = next(iter(curves))
+    defaults = dict(zip(axes, first, strict=True)) if defaults is None else dict(defaults)
+    if set(defaults) != set(axes):
+        raise ValueError(f"defaults={defaults!r} must give one value for each axis {axes}")
+    for axis, value in defaults.items():
+        check_choice(f"defaults[{axis!r}]", value, grid[axis])
+    return sweeps_mod.Sweep(
+        name=name,
+        title=title,
+        grid=grid,
+        defaults=defaults,
+        seeds=seeds,
+        xlabel=xlabel,
+        ylabel=ylabel,
+        reference=None if reference is None else float(reference),
+        x=x,
+        curves=stored,
+    )
+
+
+def stored_sweep(name: str) -> tuple[sweeps_mod.Sweep, dict[str, str]]:
+    """The sweep called ``name`` and the labels of its axes.
+
+    A name is a stored sweep of :data:`metarl_lite.sweeps.REGISTRY` (read from
+    its file) or a view of :data:`metarl_lite.sweeps.VIEWS` (built from a
+    benchmark's stored curves).
+    """
+    if name in sweeps_mod.VIEWS:
+        build, labels = sweeps_mod.VIEWS[name]
+        return build(), dict(labels)
+    spec = sweeps_mod.get_spec(name)
+    return sweeps_mod.load(name), dict(spec.labels)
+
+
 def sweep_chart(
-    sweep: sweeps_mod.Sweep, labels: Mapping[str, str] | None = None
+    sweep: sweeps_mod.Sweep | str, labels: Mapping[str, str] | None = None
 ) -> alt.LayerChart:
     """The sweep as a Vega-Lite chart whose radio buttons pick the grid point.
 
@@ -105,12 +222,16 @@ def sweep_chart(
     with Vega's built-in signals (``width``) or its expression syntax (``n-step``).
 
     Args:
-        sweep: a loaded sweep.
-        labels: optional name of each axis beside its buttons (default: the axis).
+        sweep: a sweep, or the name of a stored sweep or view (see :func:`stored_sweep`).
+        labels: optional name of each axis beside its buttons (default: the
+            axis; for a name, the labels it was registered with).
 
     Returns:
         The chart; ``chart.to_dict()`` is its Vega-Lite specification.
     """
+    if isinstance(sweep, str):
+        sweep, own_labels = stored_sweep(sweep)
+        labels = own_labels if labels is None else labels
     labels = labels or {}
     rows = []
     for point in sweep.points():
@@ -240,21 +361,48 @@ class SweepExplorer(W.VBox):
         return bundle
 
 
-def sweep_explorer(name: str, *, live: bool = True) -> SweepExplorer:
-    """Controls over the stored sweep ``name`` and an optional *Train live* button.
+def sweep_explorer(
+    sweep: str | sweeps_mod.Sweep,
+    *,
+    live: bool = True,
+    labels: Mapping[str, str] | None = None,
+) -> SweepExplorer:
+    """Controls over a stored sweep and an optional *Train live* button.
 
     Args:
-        name: a registered sweep with a stored file (see :mod:`metarl_lite.sweeps`).
-        live: add the *Train live* button.
+        sweep: the name of a registered sweep with a stored file (see
+            :mod:`metarl_lite.sweeps`) or of a view over a benchmark
+            (:data:`metarl_lite.sweeps.VIEWS`), or a sweep itself (for example
+            from :func:`benchmark_sweep`).
+        live: add the *Train live* button; it re-runs the point through the
+            registered sweep of the same name, so curves without one (a
+            benchmark's) need ``live=False``.
+        labels: optional name of each axis beside its control (default: the
+            labels the name was registered with; for a sweep object whose name
+            is not registered, the axes' names).
 
     Returns:
         The widget; a notebook cell that ends with it displays it (and, on the
         website, its chart).
+
+    Raises:
+        ValueError: if ``live`` is asked for a sweep with no registered run.
     """
-    sweep = sweeps_mod.load(name)
-    spec = sweeps_mod.get_spec(name)
+    if isinstance(sweep, str):
+        sweep, own_labels = stored_sweep(sweep)
+    elif sweep.name in sweeps_mod.REGISTRY:
+        own_labels = sweeps_mod.get_spec(sweep.name).labels
+    else:
+        own_labels = {}
+    labels = dict(own_labels if labels is None else labels)
+    name = sweep.name
+    if live and name not in sweeps_mod.REGISTRY:
+        raise ValueError(
+            f"live=True is not allowed for {name!r}: no registered sweep can re-run its "
+            "curves (they come from elsewhere); pass live=False"
+        )
     controls = {
-        axis: _control(spec.label(axis), values, sweep.defaults[axis])
+        axis: _control(labels.get(axis, axis), values, sweep.defaults[axis])
         for axis, values in sweep.grid.items()
     }
     out = W.Output()
@@ -296,5 +444,5 @@ def sweep_explorer(name: str, *, live: bool = True) -> SweepExplorer:
         button.on_click(on_click)
         children += [button, status]
     draw()
-    chart = chart_html(sweep_chart(sweep, spec.labels), f"metarl-chart-{name}-{next(_chart_ids)}")
+    chart = chart_html(sweep_chart(sweep, labels), f"metarl-chart-{name}-{next(_chart_ids)}")
     return SweepExplorer([*children, out], chart)

@@ -9,6 +9,7 @@ from pathlib import Path
 import altair as alt
 import ipywidgets as W
 import nbformat
+import numpy as np
 import pytest
 
 from metarl_lite import sweeps, widgets
@@ -106,6 +107,154 @@ def test_sweep_chart_carries_every_point_and_binds_every_axis(stored_toy) -> Non
     }
 
 
+def _fake_curves() -> dict[tuple[str, str], np.ndarray]:
+    """Curves of 3 seeds at 4 x values for 2 families x 3 methods, all different."""
+    curves = {}
+    for i, family in enumerate(("cartpole", "flipped")):
+        for j, method in enumerate(("scratch", "reptile", "lstm")):
+            curves[(family, method)] = np.arange(12.0).reshape(3, 4) + 100 * i + 10 * j
+    return curves
+
+
+def _fake_benchmark_sweep(**kwargs) -> sweeps.Sweep:
+    options = {
+        "axes": ("family", "method"),
+        "title": "fake benchmark",
+        "xlabel": "steps",
+        "ylabel": "return",
+        "reference": 475,
+        **kwargs,
+    }
+    return widgets.benchmark_sweep("_fake_bench", _fake_curves(), [0, 10, 20, 30], **options)
+
+
+def test_benchmark_sweep_puts_the_curves_on_a_grid() -> None:
+    sweep = _fake_benchmark_sweep(seeds=(3, 4, 5))
+    assert sweep.grid == {
+        "family": ["cartpole", "flipped"],
+        "method": ["scratch", "reptile", "lstm"],
+    }
+    assert sweep.defaults == {"family": "cartpole", "method": "scratch"}
+    assert sweep.seeds == [3, 4, 5] and sweep.x == [0.0, 10.0, 20.0, 30.0]
+    assert sweep.reference == 475.0
+    for (family, method), curves in _fake_curves().items():
+        assert sweep.curves_at({"family": family, "method": method}).tolist() == curves.tolist()
+    # It survives the round trip through JSON, as a stored sweep does.
+    assert sweeps.Sweep.from_json(sweep.to_json()) == sweep
+    assert _fake_benchmark_sweep().seeds == [0, 1, 2]
+    other = _fake_benchmark_sweep(defaults={"family": "flipped", "method": "lstm"})
+    assert other.defaults == {"family": "flipped", "method": "lstm"}
+
+
+def test_benchmark_sweep_rejects_bad_curves() -> None:
+    x = [0, 10, 20, 30]
+    options = {"axes": ("family", "method"), "title": "t", "xlabel": "x", "ylabel": "y"}
+    missing = _fake_curves()
+    del missing[("flipped", "reptile")]
+    with pytest.raises(ValueError, match=r"no entry for the grid point \('flipped', 'reptile'\)"):
+        widgets.benchmark_sweep("b", missing, x, **options)
+    short = _fake_curves()
+    short[("cartpole", "lstm")] = short[("cartpole", "lstm")][:, :3]
+    with pytest.raises(ValueError, match=r"shape \(3, 3\): allowed is \(3, 4\)"):
+        widgets.benchmark_sweep("b", short, x, **options)
+    nan = _fake_curves()
+    nan[("flipped", "scratch")][1, 2] = np.nan
+    with pytest.raises(ValueError, match="not finite"):
+        widgets.benchmark_sweep("b", nan, x, **options)
+    with pytest.raises(ValueError, match="curves key"):
+        widgets.benchmark_sweep("b", {("cartpole",): np.zeros((3, 4))}, x, **options)
+    with pytest.raises(ValueError, match="at least 3"):
+        widgets.benchmark_sweep("b", {("a", "b"): np.zeros((2, 4))}, x, **options)
+    with pytest.raises(ValueError, match="seeds="):
+        widgets.benchmark_sweep("b", _fake_curves(), x, seeds=(0, 1), **options)
+    with pytest.raises(ValueError, match=r"defaults\['method'\]='adam' is not allowed"):
+        widgets.benchmark_sweep(
+            "b", _fake_curves(), x, defaults={"family": "cartpole", "method": "adam"}, **options
+        )
+    with pytest.raises(ValueError, match="name='no name' is not allowed"):
+        widgets.benchmark_sweep("no name", _fake_curves(), x, **options)
+
+
+def test_explorer_and_chart_over_a_benchmark_sweep() -> None:
+    sweep = _fake_benchmark_sweep()
+    with pytest.raises(ValueError, match="live=True is not allowed for '_fake_bench'"):
+        widgets.sweep_explorer(sweep)
+    labels = {"family": "task family"}
+    explorer = widgets.sweep_explorer(sweep, live=False, labels=labels)
+    family, method, _out = explorer.children  # no Train-live button, no status
+    assert isinstance(family, W.ToggleButtons) and family.description == "task family"
+    assert isinstance(method, W.ToggleButtons) and method.description == "method"
+    method.value = "lstm"  # redraws from the given curves
+    html = explorer._repr_mimebundle_()["text/html"]
+    spec = json.loads(re.search(r'-spec">(.*?)</script>', html, re.S).group(1))
+    assert spec == json.loads(json.dumps(widgets.sweep_chart(sweep, labels).to_dict()))
+    assert 'id="metarl-chart-_fake_bench-' in html
+    rows = spec["layer"][0]["data"]["values"]
+    row = next(r for r in rows if r["a0"] == "flipped" and r["a1"] == "reptile")
+    assert row["mean"] == pytest.approx([114.0, 115.0, 116.0, 117.0])
+
+
+def test_explorer_and_chart_take_a_sweep_or_its_name(stored_toy) -> None:
+    sweep = sweeps.load("_wtoy")
+    by_name = widgets.sweep_chart("_wtoy").to_dict()
+    assert by_name == widgets.sweep_chart(sweep, stored_toy.labels).to_dict()
+    # A registered sweep passed as an object keeps its labels and its live button.
+    slider, _toggle, button, _status, _out = widgets.sweep_explorer(sweep).children
+    assert slider.description == "step size" and isinstance(button, W.Button)
+
+
+def _fake_report(steps_scratch: list[int], steps_start: list[int]) -> dict:
+    """A meta_dqn benchmark report with 2 families, 2 methods, 3 seeds, 2 tasks per seed."""
+    methods = {"scratch_adam": "from scratch", "reptile_adam": "Reptile start"}
+    units = []
+    for family in ("flipped", "cartpole"):  # out of order: the view sorts them
+        for seed in (2, 0, 1):
+            runs = {}
+            for k, method in enumerate(methods):
+                steps = steps_scratch if method == "scratch_adam" else steps_start
+                runs[method] = {
+                    "eval_steps": steps,
+                    "eval_returns": [[seed + k + i, seed + k + i + 2] for i in range(len(steps))],
+                }
+            units.append({"family": family, "seed": seed, "runs": runs})
+    return {
+        "families": {"cartpole": "c-v0", "flipped": "f-v0"},
+        "methods": methods,
+        "threshold": 475.0,
+        "tasks_per_seed": 2,
+        "units": units,
+    }
+
+
+def test_ch5_methods_view_reads_the_benchmark(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # data_path() looks in ./data first
+    path = tmp_path / "data" / sweeps.CH5_BENCHMARK
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(_fake_report([0, 10, 20, 30, 40], [0, 10, 20])))
+    sweep, labels = widgets.stored_sweep("ch5_methods")
+    assert labels == {"family": "task family", "method": "method"}
+    assert sweep.grid == {
+        "family": ["cartpole", "flipped"],
+        "method": ["from scratch", "Reptile start"],
+    }
+    assert sweep.defaults == {"family": "cartpole", "method": "from scratch"}
+    assert sweep.seeds == [0, 1, 2] and sweep.x == [0.0, 10.0, 20.0]  # the common steps
+    assert sweep.reference == 475.0
+    # Seed s, method k, evaluation i: tasks return s + k + i and s + k + i + 2.
+    curves = sweep.curves_at({"family": "flipped", "method": "Reptile start"})
+    assert curves.tolist() == [[s + 1 + i + 1 for i in range(3)] for s in range(3)]
+    with pytest.raises(ValueError, match="live=True is not allowed for 'ch5_methods'"):
+        widgets.sweep_explorer("ch5_methods")
+    assert len(widgets.sweep_explorer("ch5_methods", live=False).children) == 3
+
+
+def test_views_and_sweeps_have_distinct_names() -> None:
+    with pytest.raises(ValueError, match="registered already"):
+        sweeps.register_view("ch5_reptile", lambda: None, {})
+    with pytest.raises(ValueError, match="registered already"):
+        sweeps.register_view("ch5_methods", lambda: None, {})
+
+
 def test_website_chart_scripts_match_the_chart_specification() -> None:
     """Altair writes specifications for one Vega-Lite version; the site must serve that one."""
     pinned = json.loads((BOOK.parent / "web" / "package.json").read_text())["dependencies"]
@@ -155,7 +304,7 @@ def test_every_explorer_in_the_book_has_its_chart() -> None:
 @pytest.mark.parametrize("notebook, name, spec", _committed_charts())
 def test_committed_chart_matches_the_stored_sweep(notebook: str, name: str, spec: str) -> None:
     """A sweep recomputed without re-running the notebooks leaves a stale website chart."""
-    fresh = widgets.sweep_chart(sweeps.load(name), sweeps.get_spec(name).labels).to_dict()
+    fresh = widgets.sweep_chart(*widgets.stored_sweep(name)).to_dict()
     assert json.loads(spec) == json.loads(json.dumps(fresh)), (
         f"{notebook}: the chart of {name!r} is stale: run `make notebooks`"
     )
