@@ -461,3 +461,123 @@ def ch4_ucb1_scores(answer: Sequence[float]) -> None:
 def ch4_reinforce_step(answer: Sequence[float]) -> None:
     """Print the verdict of :func:`grade_ch4_reinforce_step` (exercise 4.3)."""
     print(grade_ch4_reinforce_step(answer).message)
+
+
+# -- Chapter 5: meta-DQN
+
+#: Exercise 5.1: three gradient coordinates to preprocess as Andrychowicz et al.
+#: (2016) do, with the constant ``p``.
+CH5_PREPROCESS: dict[str, Any] = {"gradients": (0.5, -0.002, 1e-6), "p": 10.0}
+
+#: Exercise 5.2: one Reptile step on a two-weight network: the start ``theta``,
+#: the weights ``phi`` that three inner DQN runs reached from it, and the outer step size.
+CH5_REPTILE: dict[str, Any] = {
+    "theta": (0.5, -1.0),
+    "phi": ((0.9, -0.6), (0.3, -1.4), (0.6, -0.2)),
+    "beta": 0.5,
+}
+
+#: Exercise 5.3: Adam's very first update (PyTorch's defaults apart from the step size).
+CH5_ADAM: dict[str, Any] = {
+    "gradients": (2.0, -0.01, 1e-9),
+    "lr": 1e-3,
+    "betas": (0.9, 0.999),
+    "eps": 1e-8,
+}
+
+
+def _ch5_preprocess(p: float, log: Callable[[float], float] = math.log) -> list[float]:
+    """Exercise 5.1's answer, flattened: ``[in_1, in_2]`` of each gradient in turn."""
+    out: list[float] = []
+    for g in CH5_PREPROCESS["gradients"]:
+        if abs(g) >= math.exp(-p):
+            out += [log(abs(g)) / p, math.copysign(1.0, g)]
+        else:
+            out += [-1.0, math.exp(p) * g]
+    return out
+
+
+def _flatten(answer: Any) -> Any:
+    """``[[a, b], [c, d]]`` -> ``[a, b, c, d]``; a flat sequence -> a list; anything
+    else unchanged."""
+    if isinstance(answer, (str, bytes)):
+        return answer
+    try:
+        rows = list(answer)
+    except TypeError:
+        return answer
+    if rows and all(isinstance(row, (list, tuple, np.ndarray)) for row in rows):
+        return [v for row in rows for v in row]
+    return rows
+
+
+def grade_ch5_preprocess(answer: Sequence[Sequence[float]]) -> Verdict:
+    """Exercise 5.1: the two inputs ``(log|g| / p, sign g)`` or ``(-1, e^p g)`` of
+    each gradient of :data:`CH5_PREPROCESS`, as three pairs (or six numbers)."""
+    p = CH5_PREPROCESS["p"]
+    flat = _flatten(answer)
+    ok = _numbers_close(flat, _ch5_preprocess(p), tol=1e-3)
+    hint = "use the natural log; a gradient smaller than e^-p becomes (-1, e^p g)"
+    if _numbers_close(flat, _ch5_preprocess(p, math.log10), tol=1e-3):
+        hint = "the paper's log is the natural log, not log10"
+    elif isinstance(flat, list) and _numbers_close(flat[:4], _ch5_preprocess(p)[:4], tol=1e-3):
+        hint = "the first two are right; the third is below e^-p = 4.5e-5: (-1, e^p g)"
+    return _verdict(ok, f"preprocessed gradients {answer!r}", hint)
+
+
+def _ch5_reptile(beta: float, mean: bool = True) -> list[float]:
+    q = CH5_REPTILE
+    theta, phi = np.asarray(q["theta"]), np.asarray(q["phi"])
+    pull = phi.mean(axis=0) if mean else phi.sum(axis=0)
+    return (theta + beta * (pull - theta)).tolist()
+
+
+def grade_ch5_reptile_step(answer: Sequence[float]) -> Verdict:
+    """Exercise 5.2: ``theta + beta (mean_i phi_i - theta)`` for :data:`CH5_REPTILE`."""
+    ok = _numbers_close(answer, _ch5_reptile(CH5_REPTILE["beta"]), tol=1e-3)
+    hint = "average the three phi_i, subtract theta, scale by beta and add to theta"
+    if _numbers_close(answer, _ch5_reptile(1.0), tol=1e-3):
+        hint = "that is the mean of the phi_i (beta = 1); move only beta of the way there"
+    elif _numbers_close(answer, _ch5_reptile(CH5_REPTILE["beta"], mean=False), tol=1e-3):
+        hint = "Reptile moves toward the mean of the adapted weights, not their sum"
+    return _verdict(ok, f"Reptile step {answer!r}", hint)
+
+
+def _ch5_adam(bias_correction: bool = True) -> list[float]:
+    """Adam's first update divided by its step size, per gradient of :data:`CH5_ADAM`."""
+    q = CH5_ADAM
+    b1, b2 = q["betas"]
+    out = []
+    for g in q["gradients"]:
+        m, v = (1 - b1) * g, (1 - b2) * g * g
+        if bias_correction:
+            m, v = m / (1 - b1), v / (1 - b2)
+        out.append(-m / (math.sqrt(v) + q["eps"]))
+    return out
+
+
+def grade_ch5_adam_first_step(answer: Sequence[float]) -> Verdict:
+    """Exercise 5.3: Adam's first update of each coordinate of :data:`CH5_ADAM`,
+    divided by the step size ``lr`` (so ``-1`` means a step of ``lr`` downhill)."""
+    ok = _numbers_close(answer, _ch5_adam(), tol=5e-3)
+    hint = "after one step the bias-corrected m and v are g and g^2: u = -lr g / (|g| + eps)"
+    if _numbers_close(answer, [-g for g in CH5_ADAM["gradients"]], tol=5e-3):
+        hint = "that is SGD (u = -lr g); Adam divides by the root of its second moment"
+    elif _numbers_close(answer, _ch5_adam(bias_correction=False), tol=5e-3):
+        hint = "divide m by 1 - beta1 and v by 1 - beta2 (the bias correction) first"
+    return _verdict(ok, f"Adam's first update / lr {answer!r}", hint)
+
+
+def ch5_preprocess(answer: Sequence[Sequence[float]]) -> None:
+    """Print the verdict of :func:`grade_ch5_preprocess` (exercise 5.1)."""
+    print(grade_ch5_preprocess(answer).message)
+
+
+def ch5_reptile_step(answer: Sequence[float]) -> None:
+    """Print the verdict of :func:`grade_ch5_reptile_step` (exercise 5.2)."""
+    print(grade_ch5_reptile_step(answer).message)
+
+
+def ch5_adam_first_step(answer: Sequence[float]) -> None:
+    """Print the verdict of :func:`grade_ch5_adam_first_step` (exercise 5.3)."""
+    print(grade_ch5_adam_first_step(answer).message)

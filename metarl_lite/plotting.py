@@ -248,3 +248,124 @@ def plot_sine_fits(
     axes[0, -1].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return fig
+
+
+def plot_update_vs_gradient(
+    gradients: np.ndarray,
+    updates: Mapping[str, np.ndarray],
+    *,
+    coordinate_labels: Sequence[str] | None = None,
+    xlabel: str = "gradient g_t (input)",
+    ylabel: str = "update u_t (output)",
+    title: str | None = None,
+) -> Figure:
+    """What an optimiser does with each gradient: one panel per parameter coordinate.
+
+    Each panel scatters the update ``u_t`` that each optimiser writes against the
+    gradient ``g_t`` it reads, over the steps ``t`` of one run; all optimisers
+    are fed the same gradient stream, so their panels can be compared point by
+    point (SGD draws a straight line through the origin, Adam's updates saturate
+    near its step size).
+
+    Args:
+        gradients: gradients of ``K`` coordinates over ``T`` steps, shape ``(T, K)``.
+        updates: optimiser name -> its updates, each of shape ``(T, K)``.
+        coordinate_labels: ``K`` panel titles (default: ``coordinate k``).
+        xlabel, ylabel: axis labels.
+        title: optional title above the panels.
+
+    Raises:
+        ValueError: if ``updates`` is empty or an array's shape is not ``(T, K)``.
+    """
+    g = np.asarray(gradients, dtype=float)
+    if g.ndim != 2:
+        raise ValueError(f"gradients has shape {g.shape}: allowed is (T, K), steps x coordinates")
+    if not updates:
+        raise ValueError("updates is empty: give at least one optimiser's updates")
+    arrays = {name: np.asarray(u, dtype=float) for name, u in updates.items()}
+    for name, u in arrays.items():
+        if u.shape != g.shape:
+            raise ValueError(f"updates[{name!r}] has shape {u.shape}: allowed is {g.shape}")
+    n_coords = g.shape[1]
+    labels = (
+        [f"coordinate {k}" for k in range(n_coords)]
+        if coordinate_labels is None
+        else list(coordinate_labels)
+    )
+    if len(labels) != n_coords:
+        raise ValueError(
+            f"coordinate_labels has {len(labels)} entries: allowed is {n_coords}, one per column"
+        )
+    fig, axes = plt.subplots(1, n_coords, figsize=(3.0 * n_coords, 3.0), squeeze=False)
+    markers = ["o", "s", "^", "D", "v"]
+    for k, ax in enumerate(axes[0]):
+        for i, (name, u) in enumerate(arrays.items()):
+            ax.scatter(
+                g[:, k], u[:, k], s=8, alpha=0.6, marker=markers[i % len(markers)], label=name
+            )
+        ax.axhline(0.0, color="black", linewidth=0.6)
+        ax.axvline(0.0, color="black", linewidth=0.6)
+        ax.set_title(labels[k], fontsize=9)
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.ticklabel_format(style="sci", scilimits=(-2, 2), axis="both")
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel(ylabel, fontsize=8)
+    axes[0, -1].legend(fontsize=7, markerscale=1.5)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_action_gap(
+    x: np.ndarray,
+    gaps: Mapping[str, np.ndarray],
+    *,
+    xlabel: str = "pole angle (rad)",
+    ylabel: str = "Q(s, left) - Q(s, right)",
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """The preference of Q-networks between two actions along one state variable.
+
+    A positive gap means the network would push left. A curve can hold several
+    networks (seeds); then their mean is drawn with a band of one standard
+    deviation.
+
+    Args:
+        x: the state variable along the curve, shape ``(N,)``.
+        gaps: label -> ``Q(s, a0) - Q(s, a1)`` at the ``N`` states, shape ``(N,)``
+            or ``(n_networks, N)``.
+        xlabel, ylabel: axis labels, with units.
+        title: optional title.
+        ax: draw into this axes instead of a new figure.
+
+    Raises:
+        ValueError: if a curve's last axis is not ``len(x)`` long.
+    """
+    x = np.asarray(x, dtype=float)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    else:
+        fig = ax.get_figure()
+    for label, gap in gaps.items():
+        ys = np.atleast_2d(np.asarray(gap, dtype=float))
+        if ys.shape[1] != x.shape[0]:
+            raise ValueError(
+                f"gaps[{label!r}] has shape {np.shape(gap)}: its last axis must have "
+                f"length {x.shape[0]}, one value per x"
+            )
+        mean, low, high = mean_and_band(ys, "std")
+        (line,) = ax.plot(x, mean, label=label if ys.shape[0] == 1 else f"{label} ({ys.shape[0]})")
+        if ys.shape[0] > 1:
+            ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.axvline(0.0, color="black", linewidth=0.5, linestyle=":")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

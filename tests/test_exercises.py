@@ -205,3 +205,51 @@ def test_ch4_reinforce_step_by_hand() -> None:
     assert "sigma squared" in ex.grade_ch4_reinforce_step([1.15, 0.115]).message
     for wrong in ([0.0, 0.0], [2.3], None):
         assert _fails_with_hint(ex.grade_ch4_reinforce_step(wrong))
+
+
+def test_ch5_preprocess_by_hand() -> None:
+    import torch
+
+    from metarl_lite.learned_opt import preprocess_gradient
+
+    # Worked by hand: ln 0.5 / 10, +1; ln 0.002 / 10, -1; 1e-6 < e^-10, so (-1, e^10 * 1e-6).
+    by_hand = [[-0.0693147, 1.0], [-0.6214608, -1.0], [-1.0, 0.0220265]]
+    assert ex.grade_ch5_preprocess(by_hand).passed
+    assert ex.grade_ch5_preprocess([v for pair in by_hand for v in pair]).passed
+    grads = torch.tensor(ex.CH5_PREPROCESS["gradients"], dtype=torch.float64)
+    assert ex.grade_ch5_preprocess(
+        preprocess_gradient(grads, ex.CH5_PREPROCESS["p"]).tolist()
+    ).passed
+    assert (
+        "natural log"
+        in ex.grade_ch5_preprocess([[-0.0301, 1], [-0.2699, -1], [-1, 0.0220]]).message
+    )
+    small_branch_missed = [[-0.0693, 1], [-0.6215, -1], [-1.3816, 1]]
+    assert "e^-p" in ex.grade_ch5_preprocess(small_branch_missed).message
+    for wrong in (None, "x", [1, 2], [[0, 0]] * 3):
+        assert _fails_with_hint(ex.grade_ch5_preprocess(wrong))
+
+
+def test_ch5_reptile_step_by_hand() -> None:
+    # mean phi = (0.6, -0.7333); theta + 0.5 (mean - theta) = (0.55, -0.8667).
+    assert ex.grade_ch5_reptile_step([0.55, -0.866667]).passed
+    assert "beta = 1" in ex.grade_ch5_reptile_step([0.6, -0.733333]).message
+    assert "sum" in ex.grade_ch5_reptile_step([1.15, -1.6]).message
+    for wrong in (None, "x", [0.5, -1.0], [0.55]):
+        assert _fails_with_hint(ex.grade_ch5_reptile_step(wrong))
+
+
+def test_ch5_adam_first_step_matches_torch() -> None:
+    import torch
+
+    q = ex.CH5_ADAM
+    w = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    adam = torch.optim.Adam([w], lr=q["lr"], betas=q["betas"], eps=q["eps"])
+    w.grad = torch.tensor(q["gradients"], dtype=torch.float64)
+    adam.step()
+    assert ex.grade_ch5_adam_first_step((w.detach() / q["lr"]).tolist()).passed
+    assert ex.grade_ch5_adam_first_step([-1.0, 1.0, -1 / 11]).passed  # by hand: -g / (|g| + eps)
+    assert "SGD" in ex.grade_ch5_adam_first_step([-2.0, 0.01, -1e-9]).message
+    assert "bias correction" in ex.grade_ch5_adam_first_step([-3.1623, 3.1623, -0.00997]).message
+    for wrong in (None, "x", [1.0, -1.0, 1.0], [-1.0]):
+        assert _fails_with_hint(ex.grade_ch5_adam_first_step(wrong))

@@ -66,3 +66,36 @@ def test_plot_gridworld_returns_a_figure() -> None:
     assert isinstance(plot_gridworld(env), Figure)
     with pytest.raises(ValueError, match="not a GridWorldEnv"):
         plot_gridworld(make_env("CartPole-v1"))
+
+
+def test_plot_update_vs_gradient_one_panel_per_coordinate() -> None:
+    from metarl_lite.plotting import plot_update_vs_gradient
+
+    g = np.linspace(-1, 1, 20).reshape(10, 2)
+    fig = plot_update_vs_gradient(
+        g, {"SGD": -0.1 * g, "Adam": -0.01 * np.sign(g)}, coordinate_labels=["w", "b"]
+    )
+    assert isinstance(fig, Figure)
+    assert [ax.get_title() for ax in fig.axes] == ["w", "b"]
+    assert len(fig.axes[0].collections) == 2
+    np.testing.assert_allclose(fig.axes[0].collections[0].get_offsets()[:, 1], -0.1 * g[:, 0])
+    with pytest.raises(ValueError, match=r"updates\['SGD'\] has shape \(3, 2\)"):
+        plot_update_vs_gradient(g, {"SGD": np.zeros((3, 2))})
+    with pytest.raises(ValueError, match="coordinate_labels has 1 entries"):
+        plot_update_vs_gradient(g, {"SGD": g}, coordinate_labels=["w"])
+    with pytest.raises(ValueError, match="updates is empty"):
+        plot_update_vs_gradient(g, {})
+
+
+def test_plot_action_gap_draws_means_and_bands() -> None:
+    from metarl_lite.plotting import plot_action_gap
+
+    x = np.linspace(-0.2, 0.2, 5)
+    fig = plot_action_gap(x, {"one": x, "three": np.stack([x, 2 * x, 3 * x])}, title="gap")
+    ax = fig.axes[0]
+    assert ax.get_title() == "gap"
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), 2 * x)
+    assert len(ax.collections) == 1  # a band only for the curve with several networks
+    assert ax.get_legend_handles_labels()[1] == ["one", "three (3)"]
+    with pytest.raises(ValueError, match=r"gaps\['bad'\] has shape \(4,\)"):
+        plot_action_gap(x, {"bad": np.zeros(4)})
