@@ -6,9 +6,9 @@ argument checks."""
 import gymnasium as gym
 import numpy as np
 import pytest
+from cartpole_checks import assert_steps_like_singles, play
 from gymnasium.utils.env_checker import check_env
 from gymnasium.wrappers import TimeLimit
-from vector_env_checks import assert_steps_like_singles
 
 from metarl_lite import envs
 from metarl_lite.envs import flipped_cartpole as fc
@@ -43,20 +43,6 @@ def _rows(tasks: FlippedCartPoleTasks) -> np.ndarray:
     return np.stack([*columns, tasks.flipped], axis=1)
 
 
-def _trajectory(env: gym.Env, actions: np.ndarray, seed: int) -> list[tuple]:
-    """Every (obs, reward, terminated, truncated) of ``actions``, resetting after each end."""
-    out = []
-    obs, _ = env.reset(seed=seed)
-    out.append((obs.tobytes(), None, None, None))
-    for a in actions:
-        obs, reward, terminated, truncated, _ = env.step(int(a))
-        out.append((obs.tobytes(), reward, terminated, truncated))
-        if terminated or truncated:
-            obs, _ = env.reset()
-            out.append((obs.tobytes(), None, None, None))
-    return out
-
-
 def _balanced_steps(env: gym.Env, weights: np.ndarray, seed: int) -> int:
     """Steps (at most 500) that the controller ``int(weights @ obs > 0)`` keeps the pole up."""
     obs, _ = env.reset(seed=seed)
@@ -75,9 +61,9 @@ def test_flipped_task_is_the_varied_task_with_swapped_actions(i: int) -> None:
     task = fc.test_tasks(4).task(i)
     physics = {key: task[key] for key in CARTPOLE_TASK_KEYS}
     actions = np.random.default_rng(i).integers(0, 2, size=1500)
-    ours = _trajectory(FlippedCartPoleEnv(**task), actions, seed=i)
+    ours = play(FlippedCartPoleEnv(**task), actions, seed=i)
     mapped = 1 - actions if task["flipped"] else actions
-    theirs = _trajectory(VariedCartPoleEnv(**physics), mapped, seed=i)
+    theirs = play(VariedCartPoleEnv(**physics), mapped, seed=i)
     assert ours == theirs
     assert sum(step[2] is True for step in ours) > 30  # many episodes, each terminated
 

@@ -8,10 +8,10 @@ import math
 import gymnasium as gym
 import numpy as np
 import pytest
+from cartpole_checks import assert_steps_like_singles, play
 from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 from gymnasium.utils.env_checker import check_env
 from gymnasium.wrappers import TimeLimit
-from vector_env_checks import assert_steps_like_singles
 
 from metarl_lite import envs
 from metarl_lite.envs import varied_cartpole as vc
@@ -112,24 +112,10 @@ def test_make_vec_uses_the_vector_form() -> None:
     assert env.num_envs == 3 and env.max_episode_steps == 500
 
 
-def _play(env: gym.Env, actions: np.ndarray, seed: int) -> list[tuple]:
-    """Every (obs, reward, terminated, truncated) of ``actions``, resetting after each end."""
-    out = []
-    obs, _ = env.reset(seed=seed)
-    out.append((obs.tobytes(), None, None, None))
-    for a in actions:
-        obs, reward, terminated, truncated, _ = env.step(int(a))
-        out.append((obs.tobytes(), reward, terminated, truncated))
-        if terminated or truncated:
-            obs, _ = env.reset()
-            out.append((obs.tobytes(), None, None, None))
-    return out
-
-
 def test_default_task_reproduces_cartpole_v1_exactly() -> None:
     actions = np.random.default_rng(0).integers(0, 2, size=2000)
-    ours = _play(envs.make_env(VARIED_CARTPOLE_ID), actions, seed=3)
-    theirs = _play(gym.make("CartPole-v1"), actions, seed=3)
+    ours = play(envs.make_env(VARIED_CARTPOLE_ID), actions, seed=3)
+    theirs = play(gym.make("CartPole-v1"), actions, seed=3)
     assert ours == theirs
     assert sum(step[2] is True for step in ours) > 50  # many episodes, each terminated
 

@@ -1,5 +1,6 @@
-"""A check shared by the task families' tests: a vector env steps exactly like
-single environments, through terminations, truncations and autoresets."""
+"""Checks shared by the CartPole families' tests: the trajectory of an action
+sequence, and a vector env stepping exactly like single environments through
+terminations, truncations and autoresets."""
 
 from __future__ import annotations
 
@@ -42,3 +43,17 @@ def assert_steps_like_singles(vec: gym.vector.VectorEnv, singles: Sequence[gym.E
             counts["truncated"] += s_truncated
         done = terminated | truncated
     assert min(counts.values()) > 5, counts
+
+
+def play(env: gym.Env, actions: np.ndarray, seed: int) -> list[tuple]:
+    """Every (obs, reward, terminated, truncated) of ``actions``, resetting after each end."""
+    out = []
+    obs, _ = env.reset(seed=seed)
+    out.append((obs.tobytes(), None, None, None))
+    for a in actions:
+        obs, reward, terminated, truncated, _ = env.step(int(a))
+        out.append((obs.tobytes(), reward, terminated, truncated))
+        if terminated or truncated:
+            obs, _ = env.reset()
+            out.append((obs.tobytes(), None, None, None))
+    return out
