@@ -53,16 +53,12 @@ import torch
 from metarl_lite import learned_opt
 from metarl_lite import meta_dqn as md
 from metarl_lite.dqn import DQNConfig
-from metarl_lite.envs import flipped_cartpole, varied_cartpole
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "book/data/benchmarks/meta_dqn.json"
 DEFAULT_MODELS = ROOT / "book/data/models/meta_dqn"
 
-FAMILIES: dict[str, str] = {
-    "cartpole": varied_cartpole.VARIED_CARTPOLE_ID,
-    "flipped": flipped_cartpole.FLIPPED_CARTPOLE_ID,
-}
+FAMILIES = md.FAMILY_IDS
 SEEDS = (0, 1, 2, 3, 4)
 TASKS_PER_SEED = 5
 SCRATCH_STEPS = 50_000

@@ -58,6 +58,13 @@ FAMILIES: dict[str, ModuleType] = {
 """The task families, by environment id: each module has ``sample_tasks(rng, n)``,
 ``test_tasks(n)`` and a vector env that takes ``tasks=``."""
 
+FAMILY_IDS: dict[str, str] = {
+    "cartpole": varied_cartpole.VARIED_CARTPOLE_ID,
+    "flipped": flipped_cartpole.FLIPPED_CARTPOLE_ID,
+}
+"""The families' short names (used by the benchmark, the widgets and the chapter)
+and their environment ids."""
+
 OBS_DIM = 4
 N_ACTIONS = 2
 

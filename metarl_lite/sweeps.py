@@ -519,14 +519,10 @@ CH5_CHECKPOINT_STEPS = 3_000
 
 def ch5_env_id(family: str) -> str:
     """The environment id of a chapter-5 task family: ``"cartpole"`` or ``"flipped"``."""
-    from metarl_lite.envs import flipped_cartpole, varied_cartpole
+    from metarl_lite.meta_dqn import FAMILY_IDS
 
-    ids = {
-        "cartpole": varied_cartpole.VARIED_CARTPOLE_ID,
-        "flipped": flipped_cartpole.FLIPPED_CARTPOLE_ID,
-    }
-    check_choice("family", family, tuple(ids))
-    return ids[family]
+    check_choice("family", family, tuple(FAMILY_IDS))
+    return FAMILY_IDS[family]
 
 
 def run_ch5_reptile(params: Params, seed: int) -> tuple[list[float], list[float]]:
