@@ -6,7 +6,8 @@
 Each notebook runs with its own folder as the working directory, as Jupyter
 runs it. With ``--inplace`` the executed notebook, outputs included, replaces
 the file: that is how the committed outputs are regenerated. The exit status
-is 1 when a notebook fails or takes longer than ``--budget`` seconds.
+is 1 when a notebook fails, takes longer than ``--budget`` seconds, or the
+notebooks together take longer than ``--total-budget`` seconds.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from nbclient import NotebookClient
 
 #: Each chapter must run top to bottom within this many seconds on a 2-core CPU.
 BUDGET_SECONDS = 90.0
+#: The whole book must execute from scratch within this many seconds on the same CPU.
+TOTAL_BUDGET_SECONDS = 600.0
 
 
 def run(path: Path, *, inplace: bool, timeout: int) -> float:
@@ -45,6 +48,7 @@ def main() -> int:
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--inplace", action="store_true", help="save the outputs")
     parser.add_argument("--budget", type=float, default=BUDGET_SECONDS)
+    parser.add_argument("--total-budget", type=float, default=TOTAL_BUDGET_SECONDS)
     parser.add_argument("--timeout", type=int, default=600, help="per-cell timeout (s)")
     args = parser.parse_args()
     failed = False
@@ -63,7 +67,9 @@ def main() -> int:
         ok = seconds <= args.budget
         failed |= not ok
         print(f"| {path.name} | {seconds:.1f} | {'yes' if ok else 'NO'} |", flush=True)
-    print(f"| total | {total:.1f} | |")
+    within = total <= args.total_budget
+    failed |= not within
+    print(f"| total | {total:.1f} | within {args.total_budget:g} s: {'yes' if within else 'NO'} |")
     return 1 if failed else 0
 
 

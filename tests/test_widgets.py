@@ -308,3 +308,11 @@ def test_committed_chart_matches_the_stored_sweep(notebook: str, name: str, spec
     assert json.loads(spec) == json.loads(json.dumps(fresh)), (
         f"{notebook}: the chart of {name!r} is stale: run `make notebooks`"
     )
+
+
+@pytest.mark.parametrize("path", sorted(BOOK.glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.name)
+def test_every_chapter_has_a_website_chart(path: Path) -> None:
+    """Each chapter carries at least one kernel-free chart for its website page."""
+    assert any(notebook == path.name for notebook, _, _ in _committed_charts()), (
+        f"{path.name}: no sweep_explorer chart in the committed outputs"
+    )
