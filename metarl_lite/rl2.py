@@ -186,11 +186,14 @@ class GRUPolicy(nn.Module):
         return self.policy(h_next[0]), h_next[0]
 
     def values(self, hidden: Tensor, means: Tensor | None = None) -> Tensor:
-        """The value head on hidden states ``(T, B, H)`` (and means ``(B, k)``): ``(T, B)``."""
+        """The value head on hidden states ``(T, B, H)`` (and means ``(B, k)``, or
+        ``(T, B, k)`` when they change during the trial): ``(T, B)``."""
         if self.task_critic:
             if means is None:
                 raise ValueError("means=None is not allowed: this model's critic sees the task")
-            task = means.to(hidden.dtype).unsqueeze(0).expand(hidden.shape[0], -1, -1)
+            task = means.to(hidden.dtype)
+            if task.dim() == 2:  # one set of means for the whole trial
+                task = task.unsqueeze(0).expand(hidden.shape[0], -1, -1)
             hidden = torch.cat([hidden, task], dim=-1)
         return self.value(hidden).squeeze(-1)
 
@@ -284,21 +287,22 @@ def rollout(model: GRUPolicy, means: Tensor, draws: Draws, *, greedy: bool = Fal
 
     Args:
         model: the policy.
-        means: shape ``(B, k)``, each bandit's arm means.
+        means: shape ``(B, k)``, each bandit's arm means; or ``(n, B, k)``, means
+            that change from pull to pull (chapter 6's drifting users).
         draws: the trial's random numbers; their first axis sets the pulls ``n``.
         greedy: pull the most probable arm instead of sampling.
 
     Returns:
         The trial, time-major (see :class:`Rollout`).
     """
-    batch, arms = means.shape
+    batch, arms = means.shape[-2:]
     x = first_input(batch, arms)
     h = model.initial_state(batch)
     inputs, actions, rewards, logits, hidden = [], [], [], [], []
     for t in range(draws.actions.shape[0]):
         logit, h = model.step(x, h)
         a = logit.argmax(dim=-1) if greedy else sample_actions(logit, draws.actions[t])
-        r = pull(means, a, draws.rewards[t])
+        r = pull(means[t] if means.dim() == 3 else means, a, draws.rewards[t])
         inputs.append(x)
         actions.append(a)
         rewards.append(r)
