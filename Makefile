@@ -30,7 +30,8 @@ help:
 	@echo "make sweeps          recompute the widgets' precomputed sweeps"
 	@echo "make benchmark       widget latency; DQN against Stable-Baselines3; sine regression;"
 	@echo "                     env throughput; MAML-RL on point navigation; RL^2 and bandit baselines;"
-	@echo "                     meta-DQN on held-out CartPoles"
+	@echo "                     meta-DQN on held-out CartPoles; pendulum adaptation; maze levels;"
+	@echo "                     drifting-user recommendation; 10-seed variance"
 	@echo "make serve           serve the built site on http://127.0.0.1:8000"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -87,6 +88,11 @@ benchmark: install
 	$(PY) benchmarks/maml_navigation.py
 	$(PY) benchmarks/bandits_rl2.py
 	$(PY) benchmarks/meta_dqn.py
+	$(PY) benchmarks/pendulum_adaptation.py
+	$(PY) benchmarks/maze_levels.py
+	$(PY) benchmarks/recommendation.py
+	$(PY) benchmarks/seed_variance.py
+	$(PY) scripts/benchmark_report.py
 
 serve: book
 	@echo "Serving $(SITE) on http://127.0.0.1:8000 (works offline; Ctrl-C stops it)"

@@ -3,7 +3,8 @@
 Notebooks import it once, as ``import metarl_lite as ml``, and call it by
 module: ``ml.envs``, ``ml.tabular``, ``ml.dqn``, ``ml.replay``,
 ``ml.meta``, ``ml.maml_rl``, ``ml.bandits``, ``ml.rl2``, ``ml.learned_opt``,
-``ml.meta_dqn``, ``ml.plotting``,
+``ml.meta_dqn``, ``ml.model_based``, ``ml.level_rl2``, ``ml.recommend``,
+``ml.challenges``, ``ml.plotting``,
 ``ml.sweeps``, ``ml.widgets``, ``ml.exercises``.
 
 Modules are imported on first use (PEP 562), so ``import metarl_lite`` stays
@@ -22,14 +23,18 @@ from metarl_lite.seeding import seed_everything
 if TYPE_CHECKING:  # for type checkers and editors; at run time see __getattr__
     from metarl_lite import (
         bandits,
+        challenges,
         dqn,
         envs,
         exercises,
         learned_opt,
+        level_rl2,
         maml_rl,
         meta,
         meta_dqn,
+        model_based,
         plotting,
+        recommend,
         replay,
         rl2,
         sweeps,
@@ -44,15 +49,19 @@ __all__ = [
     "TrainingDivergedError",
     "__version__",
     "bandits",
+    "challenges",
     "dqn",
     "envs",
     "exercises",
     "history",
     "learned_opt",
+    "level_rl2",
     "maml_rl",
     "meta",
     "meta_dqn",
+    "model_based",
     "plotting",
+    "recommend",
     "replay",
     "rl2",
     "seed_everything",

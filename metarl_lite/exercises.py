@@ -581,3 +581,238 @@ def ch5_reptile_step(answer: Sequence[float]) -> None:
 def ch5_adam_first_step(answer: Sequence[float]) -> None:
     """Print the verdict of :func:`grade_ch5_adam_first_step` (exercise 5.3)."""
     print(grade_ch5_adam_first_step(answer).message)
+
+
+# -- Chapter 6: robot control (model-based adaptation on varied pendulums)
+
+#: Exercise 6.1: two pendulums of ``metarl_lite.envs.varied_pendulum`` (m in kg, l in m),
+#: Gymnasium's g = 10 m/s^2 and torque limit 2 N m.
+CH6_PENDULUMS: dict[str, Any] = {"heavy": (2.0, 2.0), "light": (0.5, 0.5), "g": 10.0, "u_max": 2.0}
+
+
+def _ch6_hold(half: bool = True, degrees: bool = True) -> list[float]:
+    """[torque to hold the heavy rod horizontal, largest angle from upright at which the heavy
+    rod can be held still, torque to hold the light rod horizontal]; wrong variants by flag."""
+    g, u_max = CH6_PENDULUMS["g"], CH6_PENDULUMS["u_max"]
+    factor = 0.5 if half else 1.0
+    heavy = factor * g * math.prod(CH6_PENDULUMS["heavy"])
+    light = factor * g * math.prod(CH6_PENDULUMS["light"])
+    angle = math.asin(min(1.0, u_max / heavy))
+    return [heavy, math.degrees(angle) if degrees else angle, light]
+
+
+def grade_ch6_holding_torque(answer: Sequence[float]) -> Verdict:
+    """Exercise 6.1: from the pendulum's step, ``thetadot' = thetadot + (3 g / (2 l)
+    sin(theta) + 3 / (m l^2) u) dt``, the rod stays still where the bracket is zero. Give
+    ``[u_heavy, angle_heavy, u_light]``: the torque (N m) that holds the heavy rod
+    (m = l = 2) horizontal, the largest angle from upright (degrees) at which it can be held
+    still with |u| <= 2 N m, and the torque that holds the light rod (m = l = 0.5)
+    horizontal."""
+    expected = _ch6_hold()
+    ok = _numbers_close(answer, expected, tol=0.01)
+    hint = "set 3 g / (2 l) sin(theta) + 3 / (m l^2) u = 0 and solve for |u|: m g l sin(theta) / 2"
+    if _numbers_close(answer, _ch6_hold(half=False), tol=0.01):
+        hint = "the bracket gives u = m g l sin(theta) / 2: the weight acts at the rod's middle"
+    elif _numbers_close(answer, _ch6_hold(degrees=False), tol=0.01):
+        hint = "the angle is asked in degrees (asin gives radians)"
+    shown = ", ".join(f"{v:.2f}" for v in expected)
+    return _verdict(
+        ok, f"holding torques {answer!r}" + (f" (expected {shown})" if ok else ""), hint
+    )
+
+
+def ch6_holding_torque(answer: Sequence[float]) -> None:
+    """Print the verdict of :func:`grade_ch6_holding_torque` (exercise 6.1)."""
+    print(grade_ch6_holding_torque(answer).message)
+
+
+# -- Chapter 6: game levels (RL^2 on maze levels)
+
+#: Exercise 6.2: one RL^2 trial of four episodes on one maze level (rewards of
+#: ``metarl_lite.envs.maze_levels``: -1 per step, +10 for the step that enters the
+#: goal, which ends the episode; cut off after ``max_steps`` steps).
+CH6_TRIAL: dict[str, Any] = {
+    "steps": (16, 5, 3, 3),
+    "reached": (False, True, True, True),
+    "max_steps": 16,
+}
+
+
+def _ch6_trial_return(goal_step: float = 10.0, cut_off_pays: bool = False) -> float:
+    """The undiscounted trial return of :data:`CH6_TRIAL`; the arguments make wrong variants."""
+    total = 0.0
+    for steps, reached in zip(CH6_TRIAL["steps"], CH6_TRIAL["reached"], strict=True):
+        if reached or cut_off_pays:
+            total += -(steps - 1) + goal_step
+        else:
+            total += -steps
+    return total
+
+
+def grade_ch6_trial_return(answer: float) -> Verdict:
+    """Exercise 6.2: the undiscounted return of the whole trial of :data:`CH6_TRIAL`,
+    ``sum_k G^(k)`` (the objective RL^2 maximises, with gamma = 1)."""
+    value = _as_float(answer)
+
+    def near(x: float) -> bool:
+        return value is not None and abs(value - x) <= 1e-6
+
+    ok = near(_ch6_trial_return())
+    hint = "an episode that reaches the goal after s steps returns 11 - s; a cut-off one -16"
+    if near(_ch6_trial_return(cut_off_pays=True)):
+        hint = "episode 1 was cut off at 16 steps: it never entered the goal, so no +10"
+    elif near(-float(sum(CH6_TRIAL["steps"]))):
+        hint = "the step that enters the goal pays +10 (instead of -1)"
+    elif near(_ch6_trial_return(goal_step=9.0)):
+        hint = "the step that enters the goal pays +10 and no -1 on top"
+    elif near(_ch6_trial_return() + CH6_TRIAL["max_steps"]):
+        hint = "RL^2 scores the whole trial, the exploring episode 1 included"
+    return _verdict(ok, f"trial return {answer!r}", hint)
+
+
+def ch6_trial_return(answer: float) -> None:
+    """Print the verdict of :func:`grade_ch6_trial_return` (exercise 6.2)."""
+    print(grade_ch6_trial_return(answer).message)
+
+
+# -- Chapter 6: recommendation (personalised recommendation with drifting users)
+
+#: Exercise 6.3: LinUCB's scores after two recommendations (ridge penalty ``lam``):
+#: item ``(1, 0)`` was clicked, item ``(0.6, 0.8)`` was not; the reader scores the
+#: three ``items`` with exploration constant ``alpha``. Clicks enter as ``y = 2 c - 1``.
+CH6_LINUCB: dict[str, Any] = {
+    "shown": ((1.0, 0.0), (0.6, 0.8)),
+    "clicks": (1.0, 0.0),
+    "items": ((1.0, 0.0), (0.0, 1.0), (0.6, 0.8)),
+    "lam": 1.0,
+    "alpha": 0.5,
+}
+
+
+def _ch6_linucb(centred: bool = True, ridge: bool = True, root: bool = True) -> list[float]:
+    """Exercise 6.3's scores, or those of a typical slip (raw clicks, no ridge, no root)."""
+    q = CH6_LINUCB
+    x = np.asarray(q["shown"], dtype=float)
+    c = np.asarray(q["clicks"], dtype=float)
+    y = 2.0 * c - 1.0 if centred else c
+    a_matrix = x.T @ x + (q["lam"] * np.eye(x.shape[1]) if ridge else 0.0)
+    a_inv = np.linalg.inv(a_matrix)
+    theta_hat = a_inv @ (x.T @ y)
+    items = np.asarray(q["items"], dtype=float)
+    width = np.einsum("kd,de,ke->k", items, a_inv, items)
+    return (items @ theta_hat + q["alpha"] * (np.sqrt(width) if root else width)).tolist()
+
+
+def grade_ch6_linucb_scores(answer: Sequence[float]) -> Verdict:
+    """Exercise 6.3: the three LinUCB scores ``x_i . theta_hat + alpha sqrt(x_i^T A^-1 x_i)``
+    of :data:`CH6_LINUCB`, with ``A = lam I + sum x x^T`` and ``b = sum y x``."""
+    ok = _numbers_close(answer, _ch6_linucb(), tol=2e-3)
+    hint = "A = lam I + sum x x^T, b = sum (2c - 1) x, theta_hat = A^-1 b, then add the width"
+    if _numbers_close(answer, _ch6_linucb(centred=False), tol=2e-3):
+        hint = "centre the clicks first: a miss is y = -1, not 0 (the mean of y is x . theta)"
+    elif _numbers_close(answer, _ch6_linucb(ridge=False), tol=2e-3):
+        hint = "A starts from lam I (the ridge penalty), not from zero"
+    elif _numbers_close(answer, _ch6_linucb(root=False), tol=2e-3):
+        hint = "the width is the square root of x^T A^-1 x"
+    return _verdict(ok, f"LinUCB scores {answer!r}", hint)
+
+
+def ch6_linucb_scores(answer: Sequence[float]) -> None:
+    """Print the verdict of :func:`grade_ch6_linucb_scores` (exercise 6.3)."""
+    print(grade_ch6_linucb_scores(answer).message)
+
+
+# -- Chapter 7: challenges (seeds, compute cost)
+
+#: Exercise 7.1: eight seeds' held-out returns of one method; their interquartile mean.
+CH7_IQM: dict[str, Any] = {"scores": (-15.2, -14.1, -16.8, -13.9, -21.5, -14.6, -15.0, -12.2)}
+
+#: Exercise 7.2: what a 3-seed study could report, given five seeds' scores.
+CH7_SUBSETS: dict[str, Any] = {"scores": (0.62, 0.48, 0.71, 0.55, 0.90), "k": 3}
+
+#: Exercise 7.3: chapter 5's Reptile start in environment steps: its meta-training
+#: cost, and the median steps to a return of 475 on a held-out task from scratch
+#: and from the start.
+CH7_BREAK_EVEN: dict[str, Any] = {
+    "meta_training_steps": 720_000,
+    "scratch_steps": 50_000,
+    "start_steps": 2_500,
+}
+
+
+def _ch7_iqm(scores: Sequence[float]) -> float:
+    x = sorted(scores)
+    cut = len(x) // 4
+    middle = x[cut : len(x) - cut]
+    return sum(middle) / len(middle)
+
+
+def grade_ch7_iqm(answer: float) -> Verdict:
+    """Exercise 7.1: the interquartile mean of :data:`CH7_IQM`'s scores (drop the
+    ``floor(n / 4)`` lowest and highest, average the rest)."""
+    scores = CH7_IQM["scores"]
+    value = _as_float(answer)
+    ok = value is not None and abs(value - _ch7_iqm(scores)) <= 5e-3
+    hint = "sort the 8 scores, drop the 2 lowest and the 2 highest, average the middle 4"
+    if value is not None and abs(value - sum(scores) / len(scores)) <= 5e-3:
+        hint = "that is the plain mean, pulled down by the one bad seed; trim a quarter each end"
+    elif value is not None and abs(value - float(np.median(scores))) <= 5e-3:
+        hint = "that is the median (2 middle values); the IQM averages the middle half (4)"
+    return _verdict(ok, f"interquartile mean {answer!r}", hint)
+
+
+def _ch7_subsets(k: int) -> list[float]:
+    import itertools
+
+    means = [sum(c) / k for c in itertools.combinations(CH7_SUBSETS["scores"], k)]
+    return [min(means), max(means)]
+
+
+def grade_ch7_subset_range(answer: Sequence[float]) -> Verdict:
+    """Exercise 7.2: ``[lowest, highest]`` mean over all ``k``-seed subsets of
+    :data:`CH7_SUBSETS`'s scores."""
+    k = CH7_SUBSETS["k"]
+    ok = _numbers_close(answer, _ch7_subsets(k), tol=5e-3)
+    hint = "the lowest mean takes the 3 lowest scores, the highest mean the 3 highest"
+    scores = CH7_SUBSETS["scores"]
+    if _numbers_close(answer, [min(scores), max(scores)], tol=5e-3):
+        hint = "those are the worst and best single seeds; average 3 seeds at a time"
+    elif _numbers_close(answer, _ch7_subsets(2), tol=5e-3):
+        hint = "those are 2-seed means; take 3 seeds"
+    return _verdict(ok, f"range of 3-seed means {answer!r}", hint)
+
+
+def grade_ch7_break_even(answer: int) -> Verdict:
+    """Exercise 7.3: the fewest new tasks after which :data:`CH7_BREAK_EVEN`'s
+    meta-training has saved more steps than it cost."""
+    q = CH7_BREAK_EVEN
+    saving = q["scratch_steps"] - q["start_steps"]
+    value = _as_float(answer)
+    expected = math.ceil(q["meta_training_steps"] / saving)
+    ok = value is not None and value == expected
+    hint = "divide the meta-training steps by the steps saved per task, then round up"
+    if value is not None and abs(value - q["meta_training_steps"] / saving) < 0.01:
+        hint = "a number of tasks is whole: round up"
+    elif value is not None and value == math.floor(q["meta_training_steps"] / saving):
+        hint = "after that many tasks the saving is still a little short: round up"
+    elif value is not None and value in (
+        math.ceil(q["meta_training_steps"] / q["scratch_steps"]),
+        q["meta_training_steps"] / q["scratch_steps"],
+    ):
+        hint = "each task still costs the start's steps: the saving is scratch minus start"
+    return _verdict(ok, f"break-even after {answer!r} tasks", hint)
+
+
+def ch7_iqm(answer: float) -> None:
+    """Print the verdict of :func:`grade_ch7_iqm` (exercise 7.1)."""
+    print(grade_ch7_iqm(answer).message)
+
+
+def ch7_subset_range(answer: Sequence[float]) -> None:
+    """Print the verdict of :func:`grade_ch7_subset_range` (exercise 7.2)."""
+    print(grade_ch7_subset_range(answer).message)
+
+
+def ch7_break_even(answer: int) -> None:
+    """Print the verdict of :func:`grade_ch7_break_even` (exercise 7.3)."""
+    print(grade_ch7_break_even(answer).message)

@@ -570,6 +570,252 @@ register(
 )
 
 
+# Chapter 7: challenges. Stability: chapter 3's MAML on sine regression, 400 meta-iterations
+# without step-size halving, over outer optimiser, outer step size and inner step size; a run
+# that meets a NaN or infinite loss is drawn at log10 MSE = 10 from that window on.
+CH7_STABILITY_ITERATIONS = 400
+CH7_STABILITY_LOG_EVERY = 20
+
+
+def run_ch7_stability(params: Params, seed: int) -> tuple[list[float], list[float]]:
+    """log10 of MAML's meta-training loss per 20 iterations, until it diverges."""
+    from metarl_lite import challenges, meta
+
+    config = meta.MetaConfig(
+        method="maml",
+        iterations=CH7_STABILITY_ITERATIONS,
+        log_every=CH7_STABILITY_LOG_EVERY,
+        halve_every=0,
+        seed=seed,
+        **params,
+    )
+    x, y = challenges.log_loss_curve(challenges.train_until_divergence(config))
+    return list(x), y
+
+
+register(
+    SweepSpec(
+        name="ch7_stability",
+        title="MAML on sine regression: where meta-training diverges (10 = NaN or inf)",
+        grid={
+            "outer_optimizer": ("sgd", "adam"),
+            "outer_lr": (1e-4, 1e-3, 1e-2, 0.1, 0.3, 1.0),
+            "inner_lr": (0.01, 0.03, 0.1, 0.2, 0.3),
+        },
+        defaults={"outer_optimizer": "sgd", "outer_lr": 0.1, "inner_lr": 0.01},
+        seeds=(0, 1, 2),
+        run=run_ch7_stability,
+        xlabel="meta-iterations",
+        ylabel="log10 meta-training MSE (mean of 20 iterations; 10 = diverged)",
+        labels={
+            "outer_optimizer": "outer optimiser",
+            "outer_lr": "outer step size β",
+            "inner_lr": "inner step size α",
+        },
+    )
+)
+
+# Chapter 7: out-of-distribution goals. Chapter 4's stored seed-0 policies fine-tuned on 40
+# goals on the edge of the square [-r, r]^2 (training goals: r <= 0.5); the seed draws the
+# exploration noise. The curve is the return minus that of an oracle heading for the goal.
+CH7_OOD_GOALS = 40
+CH7_OOD_STEPS = 3
+
+
+def run_ch7_ood(params: Params, seed: int) -> tuple[list[float], list[float]]:
+    """Return minus the oracle's on 40 goals at max-norm radius r, after 0 to 3 steps."""
+    from metarl_lite import challenges
+
+    returns, oracle = challenges.ood_returns(
+        params["method"], params["radius"], CH7_OOD_GOALS, CH7_OOD_STEPS, seed
+    )
+    return list(range(CH7_OOD_STEPS + 1)), [round(float(r - oracle), 3) for r in returns]
+
+
+register(
+    SweepSpec(
+        name="ch7_ood",
+        title="Point navigation: 40 goals at max-norm radius r (training goals: r <= 0.5)",
+        grid={
+            "method": ("maml", "fomaml", "pretrain", "random"),
+            "radius": (0.25, 0.5, 0.75, 1.0, 1.5, 2.0),
+        },
+        defaults={"method": "maml", "radius": 1.0},
+        seeds=(0, 1, 2),
+        run=run_ch7_ood,
+        xlabel="policy-gradient steps on the goal",
+        ylabel="return minus the oracle's return (40 goals)",
+        reference=0.0,
+        labels={"method": "starting policy", "radius": "goal radius r"},
+    )
+)
+
+
+# Chapter 6: personalised recommendation. The classic methods play 500 held-out users
+# with the shift moved; RL^2 is the stored network of the benchmark's run with this seed
+# (benchmarks/recommendation.py), so nothing is trained here (well under 1 s per point).
+CH6_REC_USERS = 500
+CH6_REC_STEPS = 100
+
+
+def run_ch6_recommend(params: Params, seed: int) -> tuple[list[float], list[float]]:
+    """Cumulative regret over a 100-step session, mean of 500 held-out users."""
+    from metarl_lite import recommend
+    from metarl_lite.envs import drifting_users
+
+    users = drifting_users.test_tasks(CH6_REC_USERS, shift_at=params["shift_at"])
+    rng = np.random.default_rng([seed, CH6_REC_USERS])
+    if params["method"] == "rl2":
+        report = json.loads(data_path("benchmarks/recommendation.json").read_text())
+        config = next(r["config"] for r in report["runs"] if r["seed"] == seed)
+        path = data_path(f"models/recommend/rl2_recommender_seed{seed}.pt")
+        model = recommend.load_policy(config, str(path))
+        session = recommend.evaluate_rl2(model, users, CH6_REC_STEPS, rng)
+    else:
+        session = recommend.play(params["method"], users, CH6_REC_STEPS, rng)
+    cumulative = session.cumulative_regret.mean(axis=0)
+    return list(range(1, CH6_REC_STEPS + 1)), [round(float(v), 3) for v in cumulative]
+
+
+register(
+    SweepSpec(
+        name="ch6_recommend",
+        title="Recommendation: 500 held-out users whose preference shifts once",
+        grid={
+            "method": ("linucb", "lin_ts", "d_linucb", "rl2", "random"),
+            "shift_at": (25, 50, 75, 100),
+        },
+        defaults={"method": "rl2", "shift_at": 50},
+        seeds=(0, 1, 2),
+        run=run_ch6_recommend,
+        xlabel="steps of the session (one recommendation each)",
+        ylabel="cumulative regret (expected clicks lost to the oracle)",
+        labels={"method": "recommender", "shift_at": "shift at step (100: none)"},
+    )
+)
+
+
+# Chapter 6: game levels. The stored policies of benchmarks/maze_levels.py (one per
+# training seed) and Q-learning from scratch play trials of 6 episodes (2 more than in
+# training) on held-out levels with more or fewer walls than the training levels had.
+CH6_LEVELS = 200
+CH6_LEVEL_EPISODES = 6
+
+
+def run_ch6_levels(params: Params, seed: int) -> tuple[list[float], list[float]]:
+    """Mean steps to the goal in each episode of a trial, over 200 held-out levels."""
+    from metarl_lite import level_rl2
+    from metarl_lite.envs import maze_levels
+
+    report = json.loads(data_path("benchmarks/maze_levels.json").read_text())
+    test = report["test"]
+    tasks = maze_levels.test_tasks(CH6_LEVELS, test["size"], params["wall_density"])
+    episodes = CH6_LEVEL_EPISODES
+    if params["method"] == "q_learning":
+        q_config = level_rl2.QBaselineConfig(
+            **report["q_tuning"]["best"], max_steps=test["max_steps"]
+        )
+        stats = level_rl2.q_learning_trials(tasks, episodes, q_config, seed)
+    else:
+        run = next(
+            r for r in report["runs"] if r["method"] == params["method"] and r["seed"] == seed
+        )
+        config = level_rl2.LevelRL2Config(**run["config"])
+        path = data_path(f"models/maze_levels/{params['method']}_seed{seed}.pt")
+        model = level_rl2.load_policy(path, config)
+        stats = level_rl2.evaluate(
+            model, tasks, episodes, config.max_steps, test["eval_seed"] + seed
+        )
+    return list(range(1, episodes + 1)), [round(v, 3) for v in stats.steps.mean(axis=0)]
+
+
+register(
+    SweepSpec(
+        name="ch6_levels",
+        title="Maze levels: a trial of 6 episodes on each of 200 held-out levels",
+        grid={
+            "method": ("rl2", "memoryless", "q_learning"),
+            "wall_density": (0.0, 0.1, 0.2, 0.3),
+        },
+        defaults={"method": "rl2", "wall_density": 0.2},
+        seeds=(0, 1, 2),
+        run=run_ch6_levels,
+        xlabel="episode within the trial (the same level; 4 episodes in training)",
+        ylabel="mean steps to the goal (cut off at 16)",
+        labels={"method": "agent", "wall_density": "wall density of the held-out levels"},
+    )
+)
+
+
+# Chapter 6: robot control. A new pendulum (mass 1 kg, length from the slider) met by one
+# agent for three episodes; the meta-learned and domain-randomised models are the ones
+# benchmarks/pendulum_adaptation.py stored for each seed (book/data/models/pendulum/).
+CH6_PENDULUM_EPISODES = 3
+
+
+def run_ch6_pendulum(params: Params, seed: int) -> tuple[list[float], list[float]]:
+    """Return of each of three episodes in a pendulum of length ``params["length"]``."""
+    from metarl_lite import model_based
+
+    agent = params["agent"]
+    check_choice("agent", agent, ("meta", "dr", "scratch", "oracle"))
+    weights = None
+    if agent in ("meta", "dr"):
+        weights = model_based.load_params(data_path(f"models/pendulum/{agent}_seed{seed}.pt"))
+    returns = model_based.evaluate_agent(
+        agent,
+        {"m": 1.0, "l": float(params["length"])},
+        model_based.AdaptConfig(seed=seed),
+        weights,
+        n_episodes=CH6_PENDULUM_EPISODES,
+        seed=seed,
+    )
+    return list(range(1, CH6_PENDULUM_EPISODES + 1)), [round(r, 1) for r in returns]
+
+
+register(
+    SweepSpec(
+        name="ch6_pendulum",
+        title="A new pendulum (1 kg): return per episode of each model-based agent",
+        grid={"agent": ("meta", "dr", "scratch", "oracle"), "length": (0.5, 1.0, 1.5, 2.0)},
+        defaults={"agent": "meta", "length": 1.5},
+        seeds=(0, 1, 2),
+        run=run_ch6_pendulum,
+        xlabel="episode in the new task (200 steps each)",
+        ylabel="return of the episode (higher is better, 0 is the best possible)",
+        labels={"agent": "agent (model)", "length": "rod length l (m)"},
+    )
+)
+
+
+# Chapter 7: chapter 5's stored CartPole starts, with no adaptation, on CartPoles whose
+# constants lie in boxes wider than the training box; the seed picks the stored start.
+
+
+def run_ch7_ood_cartpole(params: Params, seed: int) -> tuple[list[float], list[float]]:
+    """Greedy return of a stored start on 20 CartPoles per box factor (3 episodes each)."""
+    from metarl_lite import challenges
+
+    returns = challenges.cartpole_ood_returns(params["start"], seed)
+    return list(challenges.CARTPOLE_FACTORS), [round(float(r), 2) for r in returns]
+
+
+register(
+    SweepSpec(
+        name="ch7_ood_cartpole",
+        title="Chapter 5's starts on CartPoles beyond the training box (factor 2)",
+        grid={"start": ("reptile", "pretrain")},
+        defaults={"start": "reptile"},
+        seeds=(0, 1, 2, 3, 4),
+        run=run_ch7_ood_cartpole,
+        xlabel="box factor f: each constant in [default / f, default × f]",
+        ylabel="greedy return before adaptation (20 tasks)",
+        reference=475.0,
+        labels={"start": "stored start"},
+    )
+)
+
+
 # Views: curves that a benchmark stored, shown with the same controls and website chart
 # (see metarl_lite.widgets.benchmark_sweep). Nothing is re-run, so they have no run function
 # and no file here: the benchmark's JSON is their data. Name -> (build, axis labels).
@@ -635,6 +881,48 @@ def ch5_methods() -> Sweep:
 
 
 register_view("ch5_methods", ch5_methods, {"family": "task family", "method": "method"})
+
+
+# Chapter 7: the meta-training curves of benchmarks/seed_variance.py, three seeds at a time.
+CH7_SEEDS_BENCHMARK = "benchmarks/seed_variance.json"
+CH7_SEEDS_WINDOW = 10
+CH7_SEEDS_EVERY = 5
+
+
+def ch7_seeds() -> Sweep:
+    """Five "3-seed studies" of the same first-order MAML run: seeds 0-2, 3-5, 6-8,
+    and the three seeds with the best and with the worst held-out score. A curve
+    is one seed's post-adaptation training return, smoothed over 10 iterations
+    and read every 5."""
+    from metarl_lite.history import smooth
+    from metarl_lite.widgets import benchmark_sweep
+
+    report = json.loads(data_path(CH7_SEEDS_BENCHMARK).read_text())
+    runs = {run["seed"]: run for run in report["runs"]}
+    scores = {seed: run["returns"][report["score_step"]] for seed, run in runs.items()}
+    ranked = sorted(scores, key=scores.__getitem__)
+    studies = [[0, 1, 2], [3, 4, 5], [6, 7, 8], sorted(ranked[-3:]), sorted(ranked[:3])]
+    names = ["seeds {}, {}, {}", "seeds {}, {}, {}", "seeds {}, {}, {}"]
+    names += ["best 3: seeds {}, {}, {}", "worst 3: seeds {}, {}, {}"]
+    iterations = len(runs[0]["post_returns"])
+    keep = list(range(CH7_SEEDS_EVERY - 1, iterations, CH7_SEEDS_EVERY))
+    curves = {}
+    for name, study in zip(names, studies, strict=True):
+        rows = [smooth(runs[s]["post_returns"], CH7_SEEDS_WINDOW)[keep] for s in study]
+        curves[(name.format(*study),)] = np.round(np.stack(rows), 3)
+    return benchmark_sweep(
+        "ch7_seeds",
+        curves,
+        [i + 1 for i in keep],
+        axes=("study",),
+        title="First-order MAML on point navigation: one setting, three seeds at a time",
+        xlabel="meta-iterations",
+        ylabel="training return after adaptation (mean of 10 iterations)",
+        defaults={"study": next(iter(curves))[0]},
+    )
+
+
+register_view("ch7_seeds", ch7_seeds, {"study": "three-seed study"})
 
 
 if __name__ == "__main__":

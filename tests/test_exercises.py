@@ -253,3 +253,119 @@ def test_ch5_adam_first_step_matches_torch() -> None:
     assert "bias correction" in ex.grade_ch5_adam_first_step([-3.1623, 3.1623, -0.00997]).message
     for wrong in (None, "x", [1.0, -1.0, 1.0], [-1.0]):
         assert _fails_with_hint(ex.grade_ch5_adam_first_step(wrong))
+
+
+# -- Chapter 7: challenges
+
+
+def test_ch7_iqm_by_hand_and_with_the_module() -> None:
+    from metarl_lite import challenges
+
+    # sorted: -21.5, -16.8, | -15.2, -15.0, -14.6, -14.1, | -13.9, -12.2 -> mean -14.725
+    assert ex.grade_ch7_iqm(-14.725).passed
+    assert ex.grade_ch7_iqm(challenges.interquartile_mean(ex.CH7_IQM["scores"])).passed
+    assert "plain mean" in ex.grade_ch7_iqm(-15.4125).message
+    assert "median" in ex.grade_ch7_iqm(-14.8).message
+    for wrong in (None, "x", -13.0, float("nan")):
+        assert _fails_with_hint(ex.grade_ch7_iqm(wrong))
+
+
+def test_ch7_subset_range_by_hand_and_with_the_module() -> None:
+    from metarl_lite import challenges
+
+    # lowest 3: 0.48, 0.55, 0.62 -> 0.55; highest 3: 0.62, 0.71, 0.90 -> 0.7433
+    assert ex.grade_ch7_subset_range([0.55, 0.743333]).passed
+    means = challenges.subset_means(ex.CH7_SUBSETS["scores"], ex.CH7_SUBSETS["k"])
+    assert ex.grade_ch7_subset_range([means.min(), means.max()]).passed
+    assert "single seeds" in ex.grade_ch7_subset_range([0.48, 0.90]).message
+    assert "2-seed" in ex.grade_ch7_subset_range([0.515, 0.805]).message
+    for wrong in (None, "x", [0.55], [0.6, 0.7]):
+        assert _fails_with_hint(ex.grade_ch7_subset_range(wrong))
+
+
+def test_ch7_break_even_by_hand_and_with_the_module() -> None:
+    from metarl_lite import challenges
+
+    q = ex.CH7_BREAK_EVEN
+    assert ex.grade_ch7_break_even(16).passed  # 720,000 / 47,500 = 15.16 -> 16
+    saving = q["scratch_steps"] - q["start_steps"]
+    assert ex.grade_ch7_break_even(
+        challenges.break_even_tasks(q["meta_training_steps"], saving)
+    ).passed
+    assert "round up" in ex.grade_ch7_break_even(15).message
+    assert "whole" in ex.grade_ch7_break_even(15.157895).message
+    assert "scratch minus start" in ex.grade_ch7_break_even(14.4).message
+    for wrong in (None, "x", 17, 0):
+        assert _fails_with_hint(ex.grade_ch7_break_even(wrong))
+
+
+# -- Chapter 6: recommendation
+
+
+def test_ch6_linucb_scores_by_hand_and_with_the_module() -> None:
+    from metarl_lite import recommend
+
+    # A = I + x1 x1^T + x2 x2^T = [[2.36, 0.48], [0.48, 1.64]], b = x1 - x2 = (0.4, -0.8)
+    assert ex.grade_ch6_linucb_scores([0.6213, -0.1688, 0.0499]).passed
+    q = ex.CH6_LINUCB
+    x, items = np.array(q["shown"]), np.array(q["items"])
+    a_matrix, b = np.eye(2)[None] * q["lam"], np.zeros((1, 2))
+    for row, click in zip(x, q["clicks"], strict=True):
+        a_matrix, b = recommend.ridge_update(a_matrix, b, row[None], np.array([2 * click - 1]))
+    a_inv = np.linalg.inv(a_matrix)
+    scores = recommend.linucb_scores(items, (a_inv @ b[..., None])[..., 0], a_inv, q["alpha"])
+    assert ex.grade_ch6_linucb_scores(scores[0]).passed
+    assert "centre the clicks" in ex.grade_ch6_linucb_scores([0.7862, 0.2707, 0.5005]).message
+    assert "lam I" in ex.grade_ch6_linucb_scores([1.5, -1.2711, -0.5]).message
+    assert "square root" in ex.grade_ch6_linucb_scores([0.5110, -0.2473, -0.0604]).message
+    for wrong in (None, "x", [0.6213, -0.1688], [0.0, 0.0, 0.0]):
+        assert _fails_with_hint(ex.grade_ch6_linucb_scores(wrong))
+
+
+# -- Chapter 6: game levels
+
+
+def test_ch6_trial_return_by_hand_and_with_the_env() -> None:
+    from metarl_lite.envs import maze_levels
+
+    # By hand: -16 (cut off) + (11 - 5) + (11 - 3) + (11 - 3) = 6.
+    assert ex.grade_ch6_trial_return(6).passed
+    # With the env: an open level, goal 5 steps from the start, episodes as in the exercise.
+    walls = np.zeros((4, 4), dtype=bool)
+    env = maze_levels.MazeLevelsEnv(walls, (0, 0), (3, 2), size=4, max_steps=16)
+    plans = [[3] * 16, [1, 1, 2, 2, 2], [1, 1, 2, 2, 2], [1, 1, 2, 2, 2]]
+    total = 0.0
+    for plan in plans:
+        env.reset()
+        for a in plan:
+            total += env.step(a)[1]
+    # The env's shortest path here is 5 steps (episodes 3-4 of the exercise take 3 on theirs).
+    assert total == -16 + 3 * (11 - 5)
+    assert "no +10" in ex.grade_ch6_trial_return(17).message
+    assert "+10 (instead of -1)" in ex.grade_ch6_trial_return(-27).message
+    assert "no -1 on top" in ex.grade_ch6_trial_return(3).message
+    assert "whole trial" in ex.grade_ch6_trial_return(22).message
+    for wrong in (17, -27, 3, 22, "six", None, float("nan")):
+        assert _fails_with_hint(ex.grade_ch6_trial_return(wrong))
+
+
+# -- Chapter 6: robot control
+
+
+def test_ch6_holding_torque_matches_the_env() -> None:
+    import torch
+
+    from metarl_lite import model_based
+
+    heavy, angle, light = 20.0, math.degrees(math.asin(0.1)), 1.25
+    assert ex.grade_ch6_holding_torque([heavy, angle, light]).passed
+    # The env agrees: at the largest angle, the full torque leaves the heavy rod at rest.
+    theta = torch.tensor([math.radians(angle)], dtype=torch.float64)
+    zero = torch.zeros(1, dtype=torch.float64)
+    still = model_based.true_step(theta, zero, zero - 2.0, 2.0, 2.0)
+    assert abs(still[1].item()) < 1e-12
+    half_missing = [40.0, math.degrees(math.asin(0.05)), 2.5]
+    assert "middle" in ex.grade_ch6_holding_torque(half_missing).message
+    assert "degrees" in ex.grade_ch6_holding_torque([20.0, math.asin(0.1), 1.25]).message
+    for wrong in (None, "x", [20.0, 5.74], [20.0, 90.0, 1.25], [0.0, 0.0, 0.0]):
+        assert _fails_with_hint(ex.grade_ch6_holding_torque(wrong))

@@ -11,7 +11,13 @@
   - :mod:`~metarl_lite.envs.point_navigation`: a point robot and a hidden goal;
   - :mod:`~metarl_lite.envs.bernoulli_bandit`: Bernoulli bandits with k arms;
   - :mod:`~metarl_lite.envs.flipped_cartpole` (chapter 5): the varied CartPole
-    with, in half the tasks, the two actions swapped.
+    with, in half the tasks, the two actions swapped;
+  - :mod:`~metarl_lite.envs.varied_pendulum` (chapter 6): Pendulum with varied
+    mass and length;
+  - :mod:`~metarl_lite.envs.maze_levels` (chapter 6): gridworld levels with
+    random walls and a hidden goal;
+  - :mod:`~metarl_lite.envs.drifting_users` (chapter 6): simulated users of a
+    recommender whose preferences shift during a session.
 
 The classes and constants of every submodule are also available here, as
 ``ml.envs.NAME``. The names that every family defines (``sample_tasks``,
@@ -26,13 +32,24 @@ from typing import Any
 import gymnasium as gym
 
 from metarl_lite._checks import check_choice
-from metarl_lite.envs import bernoulli_bandit, flipped_cartpole, point_navigation, varied_cartpole
+from metarl_lite.envs import (
+    bernoulli_bandit,
+    drifting_users,
+    flipped_cartpole,
+    maze_levels,
+    point_navigation,
+    varied_cartpole,
+    varied_pendulum,
+)
 from metarl_lite.envs.bernoulli_bandit import *  # noqa: F403
+from metarl_lite.envs.drifting_users import *  # noqa: F403
 from metarl_lite.envs.flipped_cartpole import *  # noqa: F403
 from metarl_lite.envs.gridworld import *  # noqa: F403
 from metarl_lite.envs.gridworld import GRIDWORLD_ID, GridWorldEnv, TabularModel
+from metarl_lite.envs.maze_levels import *  # noqa: F403
 from metarl_lite.envs.point_navigation import *  # noqa: F403
 from metarl_lite.envs.varied_cartpole import *  # noqa: F403
+from metarl_lite.envs.varied_pendulum import *  # noqa: F403
 
 if GRIDWORLD_ID not in gym.registry:
     gym.register(id=GRIDWORLD_ID, entry_point=GridWorldEnv)
@@ -45,6 +62,9 @@ ENV_IDS: tuple[str, ...] = (
     *point_navigation.ENV_IDS,
     *bernoulli_bandit.ENV_IDS,
     *flipped_cartpole.ENV_IDS,
+    *varied_pendulum.ENV_IDS,
+    *maze_levels.ENV_IDS,
+    *drifting_users.ENV_IDS,
 )
 #: The ids whose states and actions are both finite, for tabular methods.
 TABULAR_ENV_IDS: tuple[str, ...] = (GRIDWORLD_ID,)
