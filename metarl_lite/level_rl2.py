@@ -51,8 +51,15 @@ from metarl_lite.envs.maze_levels import (
     MazeLevelsEnv,
     sample_tasks,
 )
-from metarl_lite.history import History, check_finite
-from metarl_lite.rl2 import gae, linear_schedule, ppo_loss, sample_actions
+from metarl_lite.history import History
+from metarl_lite.rl2 import (
+    gae,
+    gradient_step,
+    linear_schedule,
+    minibatches,
+    ppo_loss,
+    sample_actions,
+)
 from metarl_lite.seeding import single_threaded, torch_generator
 from metarl_lite.tabular import epsilon_greedy, q_learning_update
 
@@ -539,29 +546,26 @@ def train_level_rl2(
         adv_live = advantages[live]
         advantages = (advantages - adv_live.mean()) / (adv_live.std() + 1e-8)
         losses = []
-        for _ in range(config.epochs):
-            order = torch.randperm(config.batch, generator=generator)
-            for index in order.chunk(config.minibatches):
-                logits, hidden = model(trial.inputs[:, index])
-                values = model.values(hidden, trial.critic[:, index])
-                mask = live[:, index]
-                loss = ppo_loss(
-                    logits[mask],
-                    values[mask],
-                    trial.actions[:, index][mask],
-                    trial.log_probs[:, index][mask],
-                    advantages[:, index][mask],
-                    returns[:, index][mask],
-                    clip=config.clip,
-                    value_coef=config.value_coef,
-                    entropy_coef=entropy_coef,
+        for index in minibatches(config.batch, config.epochs, config.minibatches, generator):
+            logits, hidden = model(trial.inputs[:, index])
+            values = model.values(hidden, trial.critic[:, index])
+            mask = live[:, index]
+            loss = ppo_loss(
+                logits[mask],
+                values[mask],
+                trial.actions[:, index][mask],
+                trial.log_probs[:, index][mask],
+                advantages[:, index][mask],
+                returns[:, index][mask],
+                clip=config.clip,
+                value_coef=config.value_coef,
+                entropy_coef=entropy_coef,
+            )
+            losses.append(
+                gradient_step(
+                    optimizer, loss.total, config.max_grad_norm, "RL^2 levels loss", update
                 )
-                check_finite("RL^2 levels loss", loss.total.item(), update)
-                optimizer.zero_grad()
-                loss.total.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-                optimizer.step()
-                losses.append(loss.total.item())
+            )
         env_steps += int(live.sum())
         history.episode_steps.append(env_steps)
         history.episode_returns.append(trial.episode_returns.sum(1).mean().item())

@@ -41,7 +41,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import torch
-from torch import nn
 from tqdm.auto import tqdm
 
 from metarl_lite import rl2
@@ -54,7 +53,7 @@ from metarl_lite._checks import (
 from metarl_lite.bandits import argmax_random_ties
 from metarl_lite.envs import drifting_users
 from metarl_lite.envs.drifting_users import UserTasks, catalogue, session_means
-from metarl_lite.history import History, check_finite
+from metarl_lite.history import History
 from metarl_lite.seeding import single_threaded, torch_generator
 
 __all__ = [
@@ -511,27 +510,24 @@ def train_recommender(
         returns = advantages + old_values
         advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
         losses = []
-        for _ in range(config.epochs):
-            order = torch.randperm(config.batch, generator=generator)
-            for index in order.chunk(config.minibatches):
-                logits, rates, _ = model(trial.inputs[:, index], None, means[:, index])
-                loss = rl2.ppo_loss(
-                    logits,
-                    weights * rates,
-                    trial.actions[:, index],
-                    trial.log_probs[:, index],
-                    advantages[:, index],
-                    returns[:, index],
-                    clip=config.clip,
-                    value_coef=config.value_coef,
-                    entropy_coef=entropy_coef,
+        for index in rl2.minibatches(config.batch, config.epochs, config.minibatches, generator):
+            logits, rates, _ = model(trial.inputs[:, index], None, means[:, index])
+            loss = rl2.ppo_loss(
+                logits,
+                weights * rates,
+                trial.actions[:, index],
+                trial.log_probs[:, index],
+                advantages[:, index],
+                returns[:, index],
+                clip=config.clip,
+                value_coef=config.value_coef,
+                entropy_coef=entropy_coef,
+            )
+            losses.append(
+                rl2.gradient_step(
+                    optimizer, loss.total, config.max_grad_norm, "RL^2 recommender loss", update
                 )
-                check_finite("RL^2 recommender loss", loss.total.item(), update)
-                optimizer.zero_grad()
-                loss.total.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-                optimizer.step()
-                losses.append(loss.total.item())
+            )
         steps = (update + 1) * config.batch * config.steps
         history.episode_steps.append(steps)
         history.episode_returns.append(trial.rewards.sum(dim=0).mean().item())

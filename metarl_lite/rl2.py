@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -414,6 +415,31 @@ def ppo_loss(
     return Losses(total, policy, value, entropy)
 
 
+def minibatches(
+    batch: int, epochs: int, chunks: int, generator: torch.Generator
+) -> Iterator[Tensor]:
+    """PPO's minibatches: for each of ``epochs`` passes, the ``batch`` trial indices
+    shuffled with ``generator`` and cut into ``chunks`` parts, each ``(batch / chunks,)``."""
+    for _ in range(epochs):
+        yield from torch.randperm(batch, generator=generator).chunk(chunks)
+
+
+def gradient_step(
+    optimizer: torch.optim.Optimizer, loss: Tensor, max_grad_norm: float, what: str, update: int
+) -> float:
+    """One optimiser step on the scalar ``loss``, its gradient's global norm clipped to
+    ``max_grad_norm``; returns the loss. A NaN or infinite loss raises
+    ``TrainingDivergedError`` naming ``what`` and ``update``. The RL^2 trainers of
+    chapters 4 and 6 share it."""
+    check_finite(what, loss.item(), update)
+    optimizer.zero_grad()
+    loss.backward()
+    parameters = [p for group in optimizer.param_groups for p in group["params"]]
+    nn.utils.clip_grad_norm_(parameters, max_grad_norm)
+    optimizer.step()
+    return loss.item()
+
+
 def linear_schedule(start: float, end: float, update: int, updates: int, fraction: float) -> float:
     """A value that moves linearly from ``start`` to ``end`` over the first
     ``fraction`` of ``updates`` updates, then stays at ``end``.
@@ -570,27 +596,22 @@ def train_rl2(
         returns = advantages + old_values
         advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
         losses = []
-        for _ in range(config.epochs):
-            order = torch.randperm(config.batch, generator=generator)
-            for index in order.chunk(config.minibatches):
-                logits, rates, _ = model(trial.inputs[:, index], None, means[index])
-                loss = ppo_loss(
-                    logits,
-                    weights * rates,
-                    trial.actions[:, index],
-                    trial.log_probs[:, index],
-                    advantages[:, index],
-                    returns[:, index],
-                    clip=config.clip,
-                    value_coef=config.value_coef,
-                    entropy_coef=entropy_coef,
-                )
-                check_finite("RL^2 loss", loss.total.item(), update)
-                optimizer.zero_grad()
-                loss.total.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-                optimizer.step()
-                losses.append(loss.total.item())
+        for index in minibatches(config.batch, config.epochs, config.minibatches, generator):
+            logits, rates, _ = model(trial.inputs[:, index], None, means[index])
+            loss = ppo_loss(
+                logits,
+                weights * rates,
+                trial.actions[:, index],
+                trial.log_probs[:, index],
+                advantages[:, index],
+                returns[:, index],
+                clip=config.clip,
+                value_coef=config.value_coef,
+                entropy_coef=entropy_coef,
+            )
+            losses.append(
+                gradient_step(optimizer, loss.total, config.max_grad_norm, "RL^2 loss", update)
+            )
         steps = (update + 1) * config.batch * config.pulls
         history.episode_steps.append(steps)
         history.episode_returns.append(trial.rewards.sum(dim=0).mean().item())
