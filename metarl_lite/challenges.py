@@ -32,6 +32,7 @@ from metarl_lite._checks import (
     check_positive,
     check_positive_int,
 )
+from metarl_lite.history import TrainingDivergedError
 
 # ---------------------------------------------------------------------------
 # 1. Variance across seeds
@@ -551,59 +552,29 @@ class StabilityRun:
 
 def train_until_divergence(config: Any) -> StabilityRun:
     """Run :func:`metarl_lite.meta.train_meta` on ``config`` (a
-    :class:`~metarl_lite.meta.MetaConfig` for MAML, first-order MAML or Reptile),
-    but stop at the first NaN or infinite loss and keep the log up to there.
+    :class:`~metarl_lite.meta.MetaConfig` for MAML, first-order MAML or Reptile)
+    and keep its log whether or not it diverges.
 
-    The loop is ``train_meta``'s, step for step and draw for draw, so a run that
-    does not diverge logs the same losses (a test checks it); ``train_meta``
-    itself raises :class:`~metarl_lite.history.TrainingDivergedError` there and
-    keeps nothing.
+    ``train_meta`` raises :class:`~metarl_lite.history.TrainingDivergedError` at
+    the first NaN or infinite loss; the error carries the iteration and the
+    windows logged before it, which become the run's record here.
     """
-    import torch
-
     from metarl_lite import meta
-    from metarl_lite.seeding import torch_generator, torch_threads
 
     check_choice("config.method", config.method, ("maml", "fomaml", "reptile"))
-    with torch_threads(1):
-        generator = torch_generator(config.seed)
-        model = meta.SineNet(generator=generator)
-        pool = meta.sample_sine_tasks(config.n_tasks, generator) if config.n_tasks else None
-        params = list(model.parameters())
-        if config.outer_optimizer == "adam":
-            optimizer: torch.optim.Optimizer = torch.optim.Adam(params, lr=config.outer_lr)
-        else:
-            optimizer = torch.optim.SGD(params, lr=config.outer_lr)
-        run = StabilityRun([], [], None, config.iterations, config.log_every)
-        window: list[float] = []
-        for iteration in range(1, config.iterations + 1):
-            if pool is None:
-                tasks = meta.sample_sine_tasks(config.meta_batch, generator)
-            else:
-                index = torch.randint(
-                    pool.amplitude.numel(), (config.meta_batch,), generator=generator
-                )
-                tasks = pool.take(index)
-            batch = meta.sample_batch(tasks, config.k_shots, config.n_query, generator)
-            grads, loss = meta.meta_gradient(
-                config.method, model, batch, config.inner_lr, config.inner_steps
-            )
-            value = loss.item()
-            if not math.isfinite(value):
-                run.diverged_at = iteration
-                break
-            window.append(value)
-            for name, p in model.named_parameters():
-                p.grad = grads[name]
-            optimizer.step()
-            if config.halve_every and iteration % config.halve_every == 0:
-                for group in optimizer.param_groups:
-                    group["lr"] /= 2
-            if iteration % config.log_every == 0:
-                run.steps.append(iteration)
-                run.losses.append(sum(window) / len(window))
-                window.clear()
-    return run
+    try:
+        history = meta.train_meta(config, progress=False).history
+    except TrainingDivergedError as err:
+        return StabilityRun(
+            list(err.history.steps),
+            list(err.history.losses),
+            err.step,
+            config.iterations,
+            config.log_every,
+        )
+    return StabilityRun(
+        list(history.steps), list(history.losses), None, config.iterations, config.log_every
+    )
 
 
 def log_loss_curve(run: StabilityRun) -> tuple[list[int], list[float]]:

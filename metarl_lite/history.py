@@ -10,7 +10,18 @@ import numpy as np
 
 
 class TrainingDivergedError(FloatingPointError):
-    """Raised when a loss or a value turns NaN or infinite during training."""
+    """Raised when a loss or a value turns NaN or infinite during training.
+
+    Attributes:
+        step: the step at which the value was computed, where known.
+        history: what the run had logged before it diverged, where the trainer
+            attaches it (``None`` otherwise).
+    """
+
+    def __init__(self, message: str, step: int | None = None, history: Any = None) -> None:
+        super().__init__(message)
+        self.step = step
+        self.history = history
 
 
 def check_finite(what: str, value: float, step: int) -> None:
@@ -24,7 +35,8 @@ def check_finite(what: str, value: float, step: int) -> None:
     if not math.isfinite(value):
         raise TrainingDivergedError(
             f"{what} became {value} at step {step}: training diverged. "
-            "Try a smaller learning rate or a target network."
+            "Try a smaller learning rate or a target network.",
+            step,
         )
 
 

@@ -41,7 +41,7 @@ from metarl_lite._checks import (
     check_positive,
     check_positive_int,
 )
-from metarl_lite.history import check_finite
+from metarl_lite.history import TrainingDivergedError, check_finite
 from metarl_lite.seeding import single_threaded, torch_generator
 
 #: Ranges of the sine task family (Finn et al., 2017, section 5.1).
@@ -487,7 +487,8 @@ def train_meta(config: MetaConfig, *, progress: bool = True) -> MetaResult:
        its step size every ``halve_every`` iterations.
 
     Raises:
-        TrainingDivergedError: if the loss turns NaN or infinite.
+        TrainingDivergedError: if the loss turns NaN or infinite; its ``history``
+            holds the windows logged before that iteration.
     """
     if config.method == "average":
         return train_average(config, progress=progress)
@@ -509,7 +510,11 @@ def train_meta(config: MetaConfig, *, progress: bool = True) -> MetaResult:
             config.method, model, batch, config.inner_lr, config.inner_steps
         )
         window.append(loss.item())
-        check_finite(f"{config.method} meta-training loss", window[-1], iteration)
+        try:
+            check_finite(f"{config.method} meta-training loss", window[-1], iteration)
+        except TrainingDivergedError as err:
+            err.history = history  # the log of the windows completed before it
+            raise
         for name, p in model.named_parameters():
             p.grad = grads[name]
         optimizer.step()

@@ -24,6 +24,12 @@ def test_check_finite_names_step(bad: float) -> None:
         check_finite("TD loss", bad, 42)
 
 
+def test_diverged_error_carries_the_step() -> None:
+    with pytest.raises(TrainingDivergedError) as caught:
+        check_finite("loss", float("nan"), 7)
+    assert caught.value.step == 7 and caught.value.history is None
+
+
 def test_smooth_is_trailing_mean() -> None:
     np.testing.assert_allclose(smooth([1, 2, 3, 4], 2), [1.0, 1.5, 2.5, 3.5])
     np.testing.assert_allclose(smooth([1, 2, 3], 1), [1, 2, 3])
