@@ -334,6 +334,9 @@ METHOD_NAMES: dict[str, str] = {
     "average": "parameter averaging",
     "scratch": "from scratch (no training)",
     "random": "random initialisation (no training)",
+    "rl2": "RL^2, meta-training",
+    "memoryless": "memoryless policy, training",
+    "q_learning": "Q-learning from scratch",
 }
 
 
@@ -445,6 +448,27 @@ def _cost_rows(name: str, report: dict[str, Any]) -> list[CostRow]:
                         lambda r, n=tasks: r["eval_steps"][-1] * n,
                     )
                 )
+    elif name == "pendulum_adaptation":
+        # Per agent and seed: its model's training (dr_adapt reuses dr's model; scratch
+        # trains inside its episodes) plus its test on the 8 pendulums.
+        trained_as = {"meta": "meta", "dr": "dr", "dr_adapt": "dr"}
+        for agent in report["agents"]:
+            runs = [
+                {
+                    "cpu": r["eval_cpu_seconds"][agent]
+                    + r["train_cpu_seconds"].get(trained_as.get(agent, ""), 0.0)
+                }
+                for r in report["runs"]
+            ]
+            label = report.get("agent_names", {}).get(agent, agent)
+            what = "training and testing" if agent in (*trained_as, "scratch") else "testing"
+            rows.append(_row(name, f"{label}, {what}", runs, "cpu", "", None))
+    elif name == "recommendation":
+        label = "RL^2 recommender, meta-training"
+        runs = report["runs"]
+        rows.append(
+            _row(name, label, runs, "train_process_seconds", "train_wall_seconds", "env_steps")
+        )
     elif isinstance(report.get("runs"), list) and all(isinstance(r, dict) for r in report["runs"]):
         # maml_navigation, seed_variance and any later benchmark that stores a list of
         # runs with a method, times under one of the usual keys and environment steps.
