@@ -49,7 +49,12 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.envs.classic_control.cartpole import CartPoleEnv, CartPoleVectorEnv
 
-from metarl_lite._checks import check_choice, check_in_range, check_positive_int
+from metarl_lite._checks import check_choice, check_positive_int
+from metarl_lite.envs._constants import (
+    check_constant,
+    checked_task,
+    sample_log_uniform,
+)
 
 #: Public names, also available as ``ml.envs.NAME``. The names every family defines
 #: (``sample_tasks``, ``test_tasks``, ``ENV_IDS``, ``TEST_SEED``) stay out, so that
@@ -136,11 +141,6 @@ class CartPoleTasks(NamedTuple):
         return cls(*(np.full(n, CARTPOLE_DEFAULTS[key]) for key in CARTPOLE_TASK_KEYS))
 
 
-def _check_value(name: str, key: str, value: float) -> None:
-    low, high = CARTPOLE_LIMITS[key]
-    check_in_range(name, value, low, high)
-
-
 def _check_tasks(tasks: CartPoleTasks, n: int) -> CartPoleTasks:
     """``tasks`` as float64 arrays, after checking that it holds ``n`` tasks within limits."""
     if not isinstance(tasks, CartPoleTasks):
@@ -160,24 +160,9 @@ def _check_tasks(tasks: CartPoleTasks, n: int) -> CartPoleTasks:
             ~((values >= CARTPOLE_LIMITS[key][0]) & (values <= CARTPOLE_LIMITS[key][1]))
         )
         if bad.size:
-            _check_value(f"tasks.{key}[{bad[0]}]", key, float(values[bad[0]]))
+            check_constant(f"tasks.{key}[{bad[0]}]", key, float(values[bad[0]]), CARTPOLE_LIMITS)
         arrays.append(values)
     return CartPoleTasks(*arrays)
-
-
-def _check_ranges(ranges: Mapping[str, tuple[float, float]]) -> None:
-    if set(ranges) != set(CARTPOLE_TASK_KEYS):
-        raise ValueError(
-            f"ranges has keys {sorted(ranges)}: it needs exactly {list(CARTPOLE_TASK_KEYS)}"
-        )
-    for key in CARTPOLE_TASK_KEYS:
-        low, high = ranges[key]
-        _check_value(f"ranges[{key!r}] low", key, low)
-        _check_value(f"ranges[{key!r}] high", key, high)
-        if not low <= high < math.inf:
-            raise ValueError(
-                f"ranges[{key!r}]=({low}, {high}) is not allowed: it needs low <= high < inf"
-            )
 
 
 def sample_tasks(
@@ -198,21 +183,8 @@ def sample_tasks(
         ``i``-th row of one ``(n, 5)`` uniform draw, so the first ``m`` of ``n``
         tasks equal the ``m`` tasks drawn from a generator in the same state.
     """
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(
-            f"rng={rng!r} is not allowed: it must be a numpy Generator (np.random.default_rng)"
-        )
-    check_positive_int("n", n)
     ranges = CARTPOLE_SAMPLING if ranges is None else ranges
-    _check_ranges(ranges)
-    u = rng.random((n, len(CARTPOLE_TASK_KEYS)))
-    columns = []
-    for j, key in enumerate(CARTPOLE_TASK_KEYS):
-        log_low, log_high = np.log(ranges[key][0]), np.log(ranges[key][1])
-        values = np.exp(log_low + u[:, j] * (log_high - log_low))
-        # exp(log(x)) can miss x by a rounding error: keep the ends inside the range.
-        columns.append(np.clip(values, *ranges[key]))
-    return CartPoleTasks(*columns)
+    return CartPoleTasks(*sample_log_uniform(rng, n, ranges, CARTPOLE_TASK_KEYS, CARTPOLE_LIMITS))
 
 
 def test_tasks(n: int) -> CartPoleTasks:
@@ -282,14 +254,7 @@ class VariedCartPoleEnv(CartPoleEnv):
             ValueError: for an unknown name or a value outside
                 :data:`CARTPOLE_LIMITS`; nothing changes then.
         """
-        unknown = sorted(set(task) - set(CARTPOLE_TASK_KEYS))
-        if unknown:
-            raise ValueError(
-                f"unknown task parameters {unknown}: allowed are {list(CARTPOLE_TASK_KEYS)}"
-            )
-        values = {key: float(value) for key, value in task.items()}
-        for key, value in values.items():
-            _check_value(key, key, value)
+        values = checked_task(task, CARTPOLE_TASK_KEYS, CARTPOLE_LIMITS)
         for key, value in values.items():
             setattr(self, key, value)
         self.total_mass = self.masspole + self.masscart

@@ -43,7 +43,11 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.envs.classic_control.pendulum import PendulumEnv
 
-from metarl_lite._checks import check_choice, check_in_range, check_positive_int
+from metarl_lite._checks import check_choice, check_positive_int
+from metarl_lite.envs._constants import (
+    checked_task,
+    sample_log_uniform,
+)
 
 #: Public names, also available as ``ml.envs.NAME`` (the names every family
 #: defines stay out: use ``ml.envs.varied_pendulum.sample_tasks``).
@@ -101,26 +105,6 @@ class PendulumTasks(NamedTuple):
         return cls(*(np.full(n, PENDULUM_DEFAULTS[key]) for key in PENDULUM_TASK_KEYS))
 
 
-def _check_value(name: str, key: str, value: float) -> None:
-    low, high = PENDULUM_LIMITS[key]
-    check_in_range(name, value, low, high)
-
-
-def _check_ranges(ranges: Mapping[str, tuple[float, float]]) -> None:
-    if set(ranges) != set(PENDULUM_TASK_KEYS):
-        raise ValueError(
-            f"ranges has keys {sorted(ranges)}: it needs exactly {list(PENDULUM_TASK_KEYS)}"
-        )
-    for key in PENDULUM_TASK_KEYS:
-        low, high = ranges[key]
-        _check_value(f"ranges[{key!r}] low", key, low)
-        _check_value(f"ranges[{key!r}] high", key, high)
-        if not low <= high:
-            raise ValueError(
-                f"ranges[{key!r}]=({low}, {high}) is not allowed: it needs low <= high"
-            )
-
-
 def sample_tasks(
     rng: np.random.Generator,
     n: int,
@@ -139,20 +123,8 @@ def sample_tasks(
         of one ``(n, 2)`` uniform draw, so the first ``k`` of ``n`` tasks equal
         the ``k`` tasks drawn from a generator in the same state.
     """
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(
-            f"rng={rng!r} is not allowed: it must be a numpy Generator (np.random.default_rng)"
-        )
-    check_positive_int("n", n)
     ranges = PENDULUM_SAMPLING if ranges is None else ranges
-    _check_ranges(ranges)
-    u = rng.random((n, len(PENDULUM_TASK_KEYS)))
-    columns = []
-    for j, key in enumerate(PENDULUM_TASK_KEYS):
-        log_low, log_high = np.log(ranges[key][0]), np.log(ranges[key][1])
-        values = np.exp(log_low + u[:, j] * (log_high - log_low))
-        columns.append(np.clip(values, *ranges[key]))
-    return PendulumTasks(*columns)
+    return PendulumTasks(*sample_log_uniform(rng, n, ranges, PENDULUM_TASK_KEYS, PENDULUM_LIMITS))
 
 
 def test_tasks(n: int) -> PendulumTasks:
@@ -207,14 +179,7 @@ class VariedPendulumEnv(PendulumEnv):
             ValueError: for an unknown name or a value outside
                 :data:`PENDULUM_LIMITS`; nothing changes then.
         """
-        unknown = sorted(set(task) - set(PENDULUM_TASK_KEYS))
-        if unknown:
-            raise ValueError(
-                f"unknown task parameters {unknown}: allowed are {list(PENDULUM_TASK_KEYS)}"
-            )
-        values = {key: float(value) for key, value in task.items()}
-        for key, value in values.items():
-            _check_value(key, key, value)
+        values = checked_task(task, PENDULUM_TASK_KEYS, PENDULUM_LIMITS)
         for key, value in values.items():
             setattr(self, key, value)
 
