@@ -470,16 +470,10 @@ CH4_NAV_STEPS = 3
 
 def run_ch4_navigation(params: Params, seed: int) -> tuple[list[float], list[float]]:
     """Mean return on 40 held-out goals after 0 to 3 policy-gradient steps of one size."""
-    import torch
-
-    from metarl_lite import maml_rl
+    from metarl_lite import challenges, maml_rl
     from metarl_lite.envs import point_navigation
 
-    settings = json.loads(data_path("benchmarks/maml_navigation.json").read_text())["settings"]
-    config = maml_rl.MamlRLConfig(**settings[params["method"]])
-    policy = maml_rl.GaussianPolicy(config.hidden, config.log_std)
-    state = torch.load(data_path(f"models/maml_rl/{params['method']}_seed0.pt"), weights_only=True)
-    policy.load_state_dict(state)
+    policy, _, config = challenges.load_navigation_policy(params["method"])
     returns = maml_rl.task_returns(
         policy,
         point_navigation.test_tasks(CH4_NAV_GOALS),
